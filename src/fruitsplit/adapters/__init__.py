@@ -1,0 +1,1 @@
+"""One module per outside system: they translate, they never decide."""

@@ -1,0 +1,1 @@
+"""Command-line entry points: `fruits` (subcommands) and `monolith` (the original's flags)."""

@@ -1,0 +1,104 @@
+"""What both command lines do, each as one call that builds, uses and closes its components."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import NoReturn, TypeVar
+
+import uvicorn
+
+from fruitsplit.adapters.signing import (
+    SigningKeyError,
+    generate_private_key,
+    private_key_pem,
+    public_key_pem,
+)
+from fruitsplit.adapters.sqlite import SchemaError, SqliteDatabase
+from fruitsplit.config import ConfigError, MonolithSettings, settings_as_env
+from fruitsplit.core.errors import FruitsError
+from fruitsplit.core.users import User
+from fruitsplit.services.accounts import AccountService
+from fruitsplit.wiring import build_account_service, build_monolith
+
+T = TypeVar("T")
+
+# Errors an operator can act on: one line on stderr, no traceback.
+OPERATOR_ERRORS = (FruitsError, ConfigError, SigningKeyError, SchemaError, OSError)
+
+
+def fail(message: str, *, code: int = 1) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)  # noqa: T201
+    raise SystemExit(code)
+
+
+def run_or_fail(action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except OPERATOR_ERRORS as exc:
+        fail(str(exc))
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def with_accounts(settings: MonolithSettings, use: Callable[[AccountService], Awaitable[T]]) -> T:
+    async def run() -> T:
+        db = SqliteDatabase(settings.db_file)
+        await db.open()
+        try:
+            return await use(build_account_service(db))
+        finally:
+            await db.close()
+
+    return run_or_fail(lambda: asyncio.run(run()))
+
+
+def create_user(settings: MonolithSettings, username: str, password: str) -> User:
+    return with_accounts(settings, lambda accounts: accounts.create_user(username, password))
+
+
+def set_super(settings: MonolithSettings, user_id: int, is_super: bool) -> None:
+    with_accounts(settings, lambda accounts: accounts.set_super(user_id, is_super))
+
+
+def list_users(settings: MonolithSettings) -> list[User]:
+    return with_accounts(settings, lambda accounts: accounts.list_users())
+
+
+def write_key_pair(path: Path, *, force: bool = False) -> Path:
+    """Write a new P-521 key to `path` (mode 0600) and its public half to `path`.pub."""
+    public_path = path.with_name(path.name + ".pub")
+    if not force and (path.exists() or public_path.exists()):
+        raise ConfigError(f"{path} already exists; pass --force to replace it")
+    key = generate_private_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(private_key_pem(key))
+    public_path.write_bytes(public_key_pem(key.public_key()))
+    return public_path
+
+
+def serve_monolith(settings: MonolithSettings) -> None:
+    """Run the monolith until interrupted; bad keys or databases fail before it listens."""
+    configure_logging(settings.log_level)
+    run_or_fail(lambda: build_monolith(settings))
+    # Applies schema migrations once, before any worker starts, and proves the file is usable.
+    with_accounts(settings, lambda accounts: accounts.list_users())
+    # Workers build their own settings from the environment, so hand ours down that way.
+    os.environ.update(settings_as_env(settings))
+    uvicorn.run(
+        "fruitsplit.web.monolith.app:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level.lower(),
+    )

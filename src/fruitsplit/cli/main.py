@@ -1,0 +1,107 @@
+"""`fruits`: the command line for operating the system."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fruitsplit.cli import actions
+from fruitsplit.cli.demo import run_demo
+from fruitsplit.config import MonolithSettings, load_monolith_settings
+
+app = typer.Typer(
+    help="Run and operate the fruits monolith and its migration to a microservice.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+serve_app = typer.Typer(help="Run a web app.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+app.add_typer(serve_app, name="serve")
+app.add_typer(user_app, name="user")
+
+HostOption = Annotated[str | None, typer.Option(help="Address to listen on [env: HOST].")]
+PortOption = Annotated[int | None, typer.Option(help="Port to listen on [env: PORT].")]
+
+
+def settings(**overrides: object) -> MonolithSettings:
+    given = {name: value for name, value in overrides.items() if value is not None}
+    return actions.run_or_fail(lambda: load_monolith_settings(**given))
+
+
+@serve_app.command("monolith")
+def serve_monolith(
+    host: HostOption = None,
+    port: PortOption = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes [env: WEB_CONCURRENCY].")
+    ] = None,
+) -> None:
+    """Serve the monolith (page, login, fruits, tokens)."""
+    actions.serve_monolith(settings(host=host, port=port, workers=workers))
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    make_super: Annotated[bool, typer.Option("--super", help="Make a super user.")] = False,
+) -> None:
+    """Create a user (password at least 8 characters)."""
+    current = settings()
+    user = actions.create_user(current, username, password)
+    if make_super:
+        actions.set_super(current, user.id, True)
+    typer.echo(f"created user {user.id} {user.username}{' (super)' if make_super else ''}")
+
+
+@user_app.command("super")
+def user_super(user_id: int) -> None:
+    """Let a user choose the special fruits."""
+    actions.set_super(settings(), user_id, True)
+    typer.echo(f"user {user_id} is now a super user")
+
+
+@user_app.command("unsuper")
+def user_unsuper(user_id: int) -> None:
+    """Take the special fruits away from a user."""
+    actions.set_super(settings(), user_id, False)
+    typer.echo(f"user {user_id} is no longer a super user")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List every user."""
+    for user in actions.list_users(settings()):
+        role = "super" if user.is_super else "normal"
+        typer.echo(f"{user.id}\t{user.username}\t{role}")
+
+
+@app.command()
+def keygen(
+    out: Annotated[
+        Path, typer.Option(help="Private key file; the public half goes to OUT.pub.")
+    ] = Path("server.pem"),
+    force: Annotated[bool, typer.Option(help="Replace existing files.")] = False,
+) -> None:
+    """Create an ES512 (P-521) signing key, as openssl ecparam -name secp521r1 would."""
+    public_path = actions.run_or_fail(lambda: actions.write_key_pair(out, force=force))
+    typer.echo(f"wrote {out} and {public_path}")
+
+
+@app.command()
+def demo(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where the demo keeps its key and database.")
+    ] = Path(".fruits-demo"),
+    host: HostOption = None,
+    port: PortOption = None,
+) -> None:
+    """Run the whole system on embedded defaults, with demo users."""
+    run_demo(directory, host=host, port=port)
+
+
+def run() -> None:
+    app()

@@ -1,0 +1,70 @@
+"""Typed settings for each entry point; the original's environment names are aliases.
+
+Only entry points build these; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(ValueError):
+    """A setting with a bad value; the message is one line naming it."""
+
+
+class MonolithSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        extra="ignore", populate_by_name=True, frozen=True, case_sensitive=False
+    )
+
+    db_file: Path = Field(Path("monolith.db"), validation_alias="USE_DB_FILE")
+    redis_endpoint: str = Field("localhost:6379", validation_alias="USE_REDIS_ENDPOINT")
+    private_key: SecretStr | None = Field(None, validation_alias="PRIVATE_KEY")
+    private_key_file: Path = Field(Path("server.pem"), validation_alias="PRIVATE_KEY_FILE")
+    token_lifetime_s: int = Field(30, gt=0, le=86_400, validation_alias="TOKEN_LIFETIME")
+    fruits_endpoint: str | None = Field(None, validation_alias="FRUITS_ENDPOINT")
+    fruits_endpoint_external: str | None = Field(None, validation_alias="FRUITS_ENDPOINT_EXTERNAL")
+    host: str = Field("127.0.0.1", validation_alias="HOST")
+    port: int = Field(8080, ge=0, le=65_535, validation_alias="PORT")
+    workers: int = Field(1, ge=1, le=64, validation_alias="WEB_CONCURRENCY")
+    cookie_secure: bool = Field(False, validation_alias="COOKIE_SECURE")
+    session_idle_timeout_s: float = Field(8 * 3600.0, gt=0, validation_alias="SESSION_IDLE_TIMEOUT")
+    session_absolute_timeout_s: float = Field(
+        7 * 24 * 3600.0, gt=0, validation_alias="SESSION_ABSOLUTE_TIMEOUT"
+    )
+    metrics_token: SecretStr | None = Field(None, validation_alias="METRICS_TOKEN")
+    log_level: str = Field(
+        "info", pattern="^(?i:debug|info|warning|error)$", validation_alias="LOG_LEVEL"
+    )
+
+
+def load_monolith_settings(**overrides: object) -> MonolithSettings:
+    """Build settings from the environment plus `overrides`, or raise a one-line ConfigError."""
+    try:
+        return MonolithSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        name = ".".join(str(item) for item in error["loc"]) or "settings"
+        parts.append(f"{name}: {error['msg']}")
+    return "invalid configuration: " + "; ".join(parts)
+
+
+def settings_as_env(settings: BaseModel) -> dict[str, str]:
+    """The environment that rebuilds `settings`, keyed by each field's environment name."""
+    env = {}
+    for name, field in type(settings).model_fields.items():
+        value = getattr(settings, name)
+        if value is None or not isinstance(field.validation_alias, str):
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        env[field.validation_alias] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env

@@ -1,0 +1,1 @@
+"""Use cases, written against the roles in `ports`, never against a technology."""

@@ -1,0 +1,1 @@
+"""HTTP entry points: forms, cookies, CSRF, escaping and status codes live here."""

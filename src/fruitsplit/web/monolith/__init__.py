@@ -1,0 +1,1 @@
+"""The monolith's web app: the page, login sessions, fruits and tokens."""
