@@ -27,7 +27,7 @@ def normalize_fruit(raw: str) -> str:
     Letters and inner spaces only, so a ':' (the record separator) can never
     reach a stored record.
     """
-    fruit = " ".join(raw.split()).lower()
+    fruit = " ".join(part for part in raw.strip().lower().split(" ") if part)
     if not fruit:
         raise InvalidFruit("fruit is required")
     if len(fruit) > MAX_FRUIT_LENGTH:

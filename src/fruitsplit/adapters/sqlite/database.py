@@ -45,6 +45,9 @@ class SqliteDatabase:
         except sqlite3.DatabaseError as exc:
             await self.close()
             raise SchemaError(f"cannot use database {self.path}: {exc}") from exc
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         for conn in self._all:
