@@ -1,0 +1,73 @@
+"""Fixtures shared by every test folder: keys, settings, and a monolith behind a real socket."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fruitsplit.adapters.signing import generate_private_key, private_key_pem, public_key_pem
+from fruitsplit.config import MonolithSettings
+from fruitsplit.web.monolith.app import create_app
+from fruitsplit.wiring import Monolith, build_monolith
+from tests.support.monolith import fast_hasher, monolith_settings
+from tests.support.servers import serve_in_thread
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Settings come from the environment; a developer's own must not leak into tests.
+    for name in (
+        "USE_DB_FILE",
+        "USE_REDIS_ENDPOINT",
+        "PRIVATE_KEY",
+        "PRIVATE_KEY_FILE",
+        "TOKEN_LIFETIME",
+        "FRUITS_ENDPOINT",
+        "FRUITS_ENDPOINT_EXTERNAL",
+        "HOST",
+        "PORT",
+        "WEB_CONCURRENCY",
+        "COOKIE_SECURE",
+        "METRICS_TOKEN",
+        "LOG_LEVEL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("keys")
+    key = generate_private_key()
+    path = folder / "server.pem"
+    path.write_bytes(private_key_pem(key))
+    (folder / "server.pem.pub").write_bytes(public_key_pem(key.public_key()))
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path, key_file: Path) -> MonolithSettings:
+    return monolith_settings(tmp_path, key_file)
+
+
+@pytest.fixture
+def monolith(settings: MonolithSettings) -> Monolith:
+    return build_monolith(settings, hasher=fast_hasher())
+
+
+@dataclass
+class RunningMonolith:
+    url: str
+    monolith: Monolith
+
+    def client(self, **kwargs: object) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10.0, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def running_monolith(monolith: Monolith) -> Iterator[RunningMonolith]:
+    with serve_in_thread(create_app(monolith)) as url:
+        yield RunningMonolith(url, monolith)
