@@ -17,8 +17,8 @@ if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
     fi
 fi
 
-"$venv/bin/ruff" check src tests benchmarks
-"$venv/bin/ruff" format --check src tests benchmarks
+"$venv/bin/ruff" check
+"$venv/bin/ruff" format --check
 "$venv/bin/mypy"
 "$venv/bin/lint-imports"
 exec "$venv/bin/python" -m pytest "$@"
