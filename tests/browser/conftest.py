@@ -1,4 +1,8 @@
-"""A headless Chromium shared by the session, a fresh context for each test."""
+"""A headless Chromium shared by a module's tests, a fresh context for each test.
+
+Module scope, not session: Playwright's sync API keeps an event loop running on
+the main thread while it lives, which would break the async tests collected after.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 
 from fruitsplit.config import MonolithSettings
 from fruitsplit.core.users import User
+from tests.support.accounts import add_user
 from tests.support.browser import (
     INSTALL_HINT,
-    add_user_beside_playwright,
     chromium_args,
     find_chromium,
 )
@@ -21,7 +25,7 @@ from tests.support.browser import (
 TIMEOUT_MS = 15_000
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     executable = find_chromium()
     if executable is None or not executable.is_file():
@@ -51,5 +55,4 @@ def page(context: BrowserContext) -> Page:
 
 @pytest.fixture
 def add_account(settings: MonolithSettings) -> Callable[..., User]:
-    """`add_user(settings, ...)` that works while the session's Playwright is running."""
-    return partial(add_user_beside_playwright, settings)
+    return partial(add_user, settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from fruitsplit.adapters.sqlite import SqliteDatabase
 from fruitsplit.adapters.sqlite.fruits import SqliteFruits
@@ -20,7 +21,11 @@ def add_user(
     is_super: bool = False,
     fruit: str | None = None,
 ) -> User:
-    """Create a user (and its fruit) with its own connection, as another process would."""
+    """Create a user (and its fruit) with its own connection, as another process would.
+
+    Runs on a thread of its own, so that it works beside any running event loop
+    (an async test's, or the one Playwright's sync API keeps).
+    """
 
     async def run() -> User:
         db = SqliteDatabase(settings.db_file)
@@ -37,4 +42,5 @@ def add_user(
         finally:
             await db.close()
 
-    return asyncio.run(run())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run()).result()
