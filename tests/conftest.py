@@ -9,11 +9,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+import redis
+
+from fruitsplit.adapters.redis_server import RedisServerProcess
 from fruitsplit.adapters.signing import generate_private_key, private_key_pem, public_key_pem
 from fruitsplit.config import MonolithSettings
 from fruitsplit.web.monolith.app import create_app
 from fruitsplit.wiring import Monolith, build_monolith
 from tests.support.monolith import fast_hasher, monolith_settings
+from tests.support.redis import running_redis_server
 from tests.support.servers import serve_in_thread
 
 
@@ -48,9 +52,23 @@ def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServerProcess]:
+    """One real redis-server for the whole run, on a free loopback port."""
+    with running_redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
 @pytest.fixture
-def settings(tmp_path: Path, key_file: Path) -> MonolithSettings:
-    return monolith_settings(tmp_path, key_file)
+def empty_redis(redis_server: RedisServerProcess) -> RedisServerProcess:
+    with redis.Redis(port=redis_server.port) as client:
+        client.flushall()
+    return redis_server
+
+
+@pytest.fixture
+def settings(tmp_path: Path, key_file: Path, empty_redis: RedisServerProcess) -> MonolithSettings:
+    return monolith_settings(tmp_path, key_file, redis_endpoint=empty_redis.endpoint)
 
 
 @pytest.fixture

@@ -22,6 +22,14 @@ class MonolithSettings(BaseSettings):
 
     db_file: Path = Field(Path("monolith.db"), validation_alias="USE_DB_FILE")
     redis_endpoint: str = Field("localhost:6379", validation_alias="USE_REDIS_ENDPOINT")
+    redis_url: str | None = Field(None, validation_alias="REDIS_URL")
+    redis_timeout_s: float = Field(2.0, gt=0, le=60, validation_alias="REDIS_TIMEOUT")
+    shadow_sample_percent: float = Field(
+        100.0, ge=0, le=100, validation_alias="SHADOW_SAMPLE_PERCENT"
+    )
+    outbox_relay_interval_s: float = Field(
+        1.0, gt=0, le=3600, validation_alias="OUTBOX_RELAY_INTERVAL"
+    )
     private_key: SecretStr | None = Field(None, validation_alias="PRIVATE_KEY")
     private_key_file: Path = Field(Path("server.pem"), validation_alias="PRIVATE_KEY_FILE")
     token_lifetime_s: int = Field(30, gt=0, le=86_400, validation_alias="TOKEN_LIFETIME")

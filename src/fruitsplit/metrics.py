@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from fruitsplit.core.phases import Phase
 
 
 class Metrics:
@@ -26,6 +28,67 @@ class Metrics:
             ["method", "route", "status"],
             registry=r,
         )
+
+        # The move to Redis.
+        self.phase = Gauge(
+            "fruits_phase",
+            "1 for the migration phase in force, 0 for the others",
+            ["phase"],
+            registry=r,
+        )
+        self.secondary_write_failures = Counter(
+            "fruits_secondary_write_failures",
+            "Writes to the secondary store that failed and were left to the outbox",
+            registry=r,
+        )
+        self.outbox_depth = Gauge(
+            "fruits_outbox_depth",
+            "Fruit writes not yet confirmed by the secondary store",
+            registry=r,
+        )
+        self.outbox_oldest_age = Gauge(
+            "fruits_outbox_oldest_age_seconds", "Age of the oldest undelivered write", registry=r
+        )
+        self.outbox_failing = Gauge(
+            "fruits_outbox_failing", "Undelivered writes that failed at least once", registry=r
+        )
+        self.outbox_delivered = Counter(
+            "fruits_outbox_delivered", "Writes delivered from the outbox", registry=r
+        )
+        self.shadow_comparisons = Counter(
+            "fruits_shadow_comparisons", "Shadow reads compared", ["experiment"], registry=r
+        )
+        self.shadow_mismatches = Counter(
+            "fruits_shadow_mismatches",
+            "Differences found by shadow reads, by kind",
+            ["experiment", "kind"],
+            registry=r,
+        )
+        self.shadow_ignored = Counter(
+            "fruits_shadow_ignored",
+            "Differences matched by an ignore rule",
+            ["experiment"],
+            registry=r,
+        )
+        self.shadow_errors = Counter(
+            "fruits_shadow_errors", "Shadow reads that failed", ["experiment"], registry=r
+        )
+        self.shadow_skipped = Counter(
+            "fruits_shadow_skipped",
+            "Shadow reads skipped because enough were under way",
+            ["experiment"],
+            registry=r,
+        )
+        self.shadow_duration = Histogram(
+            "fruits_shadow_duration_seconds",
+            "Time taken by each side of a shadow read",
+            ["experiment", "path"],
+            registry=r,
+        )
+
+    def show_phase(self, current: Phase) -> None:
+        for phase in Phase:
+            self.phase.labels(phase.value).set(1 if phase is current else 0)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

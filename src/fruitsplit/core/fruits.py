@@ -21,6 +21,16 @@ class FruitRow:
     fruit: str
 
 
+@dataclass(frozen=True, slots=True)
+class VersionedFruit:
+    """A user's fruit with the version of the write that set it (0: written before versions)."""
+
+    user_id: int
+    username: str
+    fruit: str
+    version: int
+
+
 def normalize_fruit(raw: str) -> str:
     """Return the canonical fruit name or raise InvalidFruit.
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from fruitsplit.core.fruits import FruitRow
+from fruitsplit.core.fruits import FruitRow, VersionedFruit
+from fruitsplit.core.outbox import OutboxEntry, OutboxStats
 from fruitsplit.core.sessions import StoredSession
 from fruitsplit.core.users import StoredUser, User
 
@@ -33,8 +34,27 @@ class LoginFailureStore(Protocol):
 
 
 class FruitStore(Protocol):
+    """The monolith's own fruits (SQLite): the source of truth until cut-over."""
+
     async def fetch_all(self) -> list[FruitRow]: ...
-    async def save(self, user_id: int, fruit: str) -> None: ...
+    async def save(self, user_id: int, fruit: str, *, outbox_at: float | None = None) -> int: ...
+    async def fetch_versioned(self, user_ids: Sequence[int]) -> list[VersionedFruit]: ...
+
+
+class RecordStore(Protocol):
+    """The fruits in their new home (Redis), as raw records keyed by user id."""
+
+    async def fetch_many(self, user_ids: Sequence[int]) -> list[str | None]: ...
+    async def put_versioned(self, fruits: Sequence[VersionedFruit]) -> list[bool]: ...
+
+
+class Outbox(Protocol):
+    async def fetch_due(self, now: float, limit: int) -> list[OutboxEntry]: ...
+    async def delete_delivered(self, delivered: Sequence[tuple[int, int]]) -> None: ...
+    async def postpone(
+        self, entry_ids: Sequence[int], *, next_attempt_at: Sequence[float], error: str
+    ) -> None: ...
+    async def stats(self) -> OutboxStats: ...
 
 
 class PasswordHasher(Protocol):
@@ -49,3 +69,7 @@ class Signer(Protocol):
 
     def sign(self, claims: dict[str, Any]) -> str: ...
     def jwks(self) -> dict[str, Any]: ...
+
+
+class Delivery(Protocol):
+    async def deliver_now(self, fruit: VersionedFruit) -> bool: ...

@@ -1,9 +1,24 @@
-"""Favourite fruits in the original's `fruits` table (one row per user)."""
+"""Favourite fruits in the original's `fruits` table (one row per user), with versions."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from fruitsplit.adapters.sqlite.database import SqliteDatabase
-from fruitsplit.core.fruits import FruitRow
+from fruitsplit.core.fruits import FruitRow, VersionedFruit
+
+# Rows the original wrote have no version yet: they count as version 0.
+_VERSIONED_SELECT = (
+    "SELECT u.id, u.username, f.fruit, COALESCE(v.version, 0)"
+    " FROM fruits f JOIN users u ON f.user = u.id"
+    " LEFT JOIN fruit_versions v ON v.user = u.id"
+)
+
+
+def _versioned(row: Sequence[Any]) -> VersionedFruit:
+    user_id, username, fruit, version = row
+    return VersionedFruit(int(user_id), username, fruit, int(version))
 
 
 class SqliteFruits:
@@ -21,7 +36,12 @@ class SqliteFruits:
             rows = await cursor.fetchall()
         return [FruitRow(int(user_id), username, fruit) for user_id, username, fruit in rows]
 
-    async def save(self, user_id: int, fruit: str) -> None:
+    async def save(self, user_id: int, fruit: str, *, outbox_at: float | None = None) -> int:
+        """Store `fruit` for `user_id` and return the write's version.
+
+        With `outbox_at`, an outbox entry for the write is added in the same
+        transaction, so the write and the promise to copy it commit together.
+        """
         async with self._db.write() as conn:
             # The original keeps one row per user: update it, or add it the first time.
             cursor = await conn.execute(
@@ -31,3 +51,54 @@ class SqliteFruits:
                 await conn.execute(
                     "INSERT INTO fruits (user, fruit) VALUES (?, ?)", (user_id, fruit)
                 )
+            async with conn.execute(
+                "INSERT INTO fruit_versions (user, version) VALUES (?, 1)"
+                " ON CONFLICT (user) DO UPDATE SET version = version + 1 RETURNING version",
+                (user_id,),
+            ) as returning:
+                row = await returning.fetchone()
+            assert row is not None
+            version = int(row[0])
+            if outbox_at is not None:
+                await conn.execute(
+                    "INSERT INTO outbox (user_id, version, created_at, next_attempt_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (user_id, version, outbox_at, outbox_at),
+                )
+        return version
+
+    async def count(self) -> int:
+        async with (
+            self._db.read() as conn,
+            conn.execute("SELECT count(*) FROM fruits f JOIN users u ON f.user = u.id") as cursor,
+        ):
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def fetch_page(self, *, after_user_id: int, limit: int) -> list[VersionedFruit]:
+        """Up to `limit` fruits of users with ids above `after_user_id`, by id.
+
+        Keyset paging: memory stays bounded and each page is one short read.
+        """
+        async with (
+            self._db.read() as conn,
+            conn.execute(
+                f"{_VERSIONED_SELECT} WHERE u.id > ? ORDER BY u.id LIMIT ?",
+                (after_user_id, limit),
+            ) as cursor,
+        ):
+            return [_versioned(row) for row in await cursor.fetchall()]
+
+    async def fetch_versioned(self, user_ids: Sequence[int]) -> list[VersionedFruit]:
+        """The current fruits of `user_ids` that have one, in one read."""
+        if not user_ids:
+            return []
+        placeholders = ",".join("?" * len(user_ids))
+        async with (
+            self._db.read() as conn,
+            conn.execute(
+                f"{_VERSIONED_SELECT} WHERE u.id IN ({placeholders}) ORDER BY u.id",
+                tuple(user_ids),
+            ) as cursor,
+        ):
+            return [_versioned(row) for row in await cursor.fetchall()]

@@ -28,6 +28,21 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "CREATE TABLE login_failures (scope TEXT NOT NULL, at REAL NOT NULL)",
         "CREATE INDEX login_failures_scope_at ON login_failures (scope, at)",
     ),
+    # 4: the move to Redis. A per-user version orders every fruit write, so a copy
+    # can never put an older value over a newer one; the outbox keeps each write
+    # that Redis has not confirmed yet, in the same transaction as the write itself.
+    (
+        "CREATE TABLE fruit_versions (user INTEGER PRIMARY KEY, version INTEGER NOT NULL)",
+        "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL,"
+        " version INTEGER NOT NULL, created_at REAL NOT NULL,"
+        " attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at REAL NOT NULL, last_error TEXT)",
+        "CREATE INDEX outbox_due ON outbox (next_attempt_at)",
+        "CREATE INDEX outbox_user ON outbox (user_id, version)",
+        "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL,"
+        " updated_at REAL NOT NULL)",
+        "CREATE TABLE copy_checkpoints (name TEXT PRIMARY KEY, after_user_id INTEGER NOT NULL,"
+        " copied INTEGER NOT NULL, updated_at REAL NOT NULL)",
+    ),
 )
 
 LATEST_VERSION: Final = len(MIGRATIONS)

@@ -75,6 +75,7 @@ async def render_page(
         "rows": await monolith.fruits.list_fruits(),
         "choices": [(fruit, may_choose(fruit, is_super=is_super)) for fruit in FRUITS],
         "message": message,
+        "phase": await monolith.phases.current(),
     }
     return HTMLResponse(
         await template.render_async(context),
