@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 import redis
 
 from fruitsplit.adapters.redis_server import RedisServerProcess

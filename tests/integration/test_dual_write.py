@@ -124,9 +124,12 @@ async def test_shadow_read_logs_a_corrupt_record_once_and_counts_every_time(
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
     assert errors[0].startswith("failed to decode username: illegal base64 data at input byte 5")
-    assert metric(
-        monolith, "fruits_shadow_mismatches_total", {"experiment": "page", "kind": "corrupt"}
-    ) == 3
+    assert (
+        metric(
+            monolith, "fruits_shadow_mismatches_total", {"experiment": "page", "kind": "corrupt"}
+        )
+        == 3
+    )
 
 
 @pytest.mark.parametrize(

@@ -243,7 +243,7 @@ async def test_client_gives_up_with_connection_error_when_nothing_listens(
      "local host:6379", "::1:6379", "redis://localhost:6379", "localhost:6379/0"],
 )  # fmt: skip
 def test_client_factory_refuses_a_malformed_endpoint_with_one_line(endpoint: str) -> None:
-    with pytest.raises(ValueError, match="^Redis endpoint must be host:port") as caught:
+    with pytest.raises(ValueError, match=r"^Redis endpoint must be host:port") as caught:
         redis_client_from_endpoint(endpoint, None)
     assert "\n" not in str(caught.value)
 

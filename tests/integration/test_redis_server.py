@@ -167,7 +167,7 @@ def test_find_redis_server_prefers_the_configured_binary(tmp_path: Path) -> None
 def test_find_redis_server_refuses_a_configured_binary_that_cannot_run(tmp_path: Path) -> None:
     missing = tmp_path / "redis-server"
 
-    with pytest.raises(RedisServerError, match="REDIS_SERVER_BIN=.* is not an executable"):
+    with pytest.raises(RedisServerError, match=r"REDIS_SERVER_BIN=.* is not an executable"):
         find_redis_server({"REDIS_SERVER_BIN": str(missing)})
 
 
