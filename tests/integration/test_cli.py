@@ -1,8 +1,10 @@
 """Both command lines as real processes: the original's flags and `fruits`."""
 
 import os
+import re
 import shutil
 import signal
+import socket
 import sqlite3
 import stat
 import subprocess
@@ -170,3 +172,31 @@ def test_two_worker_processes_share_sessions(env):
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=30)
     assert "Traceback" not in output
+
+
+def test_demo_runs_the_whole_system_and_ctrl_c_stops_all_of_it(tmp_path):
+    port = free_port()
+    process = subprocess.Popen(
+        [str(BIN / "fruits"), "demo", "--dir", str(tmp_path / "demo"), "--port", str(port)],
+        env={**os.environ},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(url, process)
+        page = httpx.get(url).text
+        assert "marian: pineapple" in page
+        assert '<span id="phase">dual-write</span>' in page
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "log in as marian / fruits-demo" in output
+    assert "Traceback" not in output
+    redis_port = int(re.search(r"Redis: 127\.0\.0\.1:(\d+)", output).group(1))
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", redis_port), timeout=1).close()
+    # The demo keeps its data: Redis's append-only file holds the seeded records.
+    assert list((tmp_path / "demo" / "redis").rglob("*.aof*"))

@@ -217,6 +217,9 @@ class RedisServerProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=console,
                 stderr=subprocess.STDOUT,
+                # Its own session: a Ctrl-C meant for the app must not stop Redis
+                # before the app has finished its last writes; stop() does that.
+                start_new_session=True,
             )
         self._process = process
         deadline = time.monotonic() + self.startup_timeout_s

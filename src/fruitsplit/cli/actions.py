@@ -12,6 +12,7 @@ from typing import NoReturn, TypeVar
 
 import uvicorn
 
+from fruitsplit.adapters.redis_server import RedisServerError
 from fruitsplit.adapters.signing import (
     SigningKeyError,
     generate_private_key,
@@ -28,7 +29,14 @@ from fruitsplit.wiring import build_account_service, build_monolith
 T = TypeVar("T")
 
 # Errors an operator can act on: one line on stderr, no traceback.
-OPERATOR_ERRORS = (FruitsError, ConfigError, SigningKeyError, SchemaError, OSError)
+OPERATOR_ERRORS = (
+    FruitsError,
+    ConfigError,
+    SigningKeyError,
+    SchemaError,
+    RedisServerError,
+    OSError,
+)
 
 
 def fail(message: str, *, code: int = 1) -> NoReturn:

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from fruitsplit.cli import actions
+from fruitsplit.cli import actions, operations
 from fruitsplit.cli.demo import run_demo
 from fruitsplit.config import MonolithSettings, load_monolith_settings
+from fruitsplit.core.phases import Phase
 
 app = typer.Typer(
     help="Run and operate the fruits monolith and its migration to a microservice.",
@@ -19,8 +20,10 @@ app = typer.Typer(
 )
 serve_app = typer.Typer(help="Run a web app.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+phase_app = typer.Typer(help="Show or switch the migration phase.")
 app.add_typer(serve_app, name="serve")
 app.add_typer(user_app, name="user")
+app.add_typer(phase_app, name="phase")
 
 HostOption = Annotated[str | None, typer.Option(help="Address to listen on [env: HOST].")]
 PortOption = Annotated[int | None, typer.Option(help="Port to listen on [env: PORT].")]
@@ -77,6 +80,34 @@ def user_list() -> None:
     for user in actions.list_users(settings()):
         role = "super" if user.is_super else "normal"
         typer.echo(f"{user.id}\t{user.username}\t{role}")
+
+
+@phase_app.callback(invoke_without_command=True)
+def phase_show(context: typer.Context) -> None:
+    """Show the phase in force and the writes still waiting for Redis."""
+    if context.invoked_subcommand is not None:
+        return
+    status = operations.show_phase(settings())
+    typer.echo(f"phase: {status.phase}")
+    typer.echo(f"outbox: {status.outbox.depth} waiting, {status.outbox.failing} failing")
+
+
+@phase_app.command("set")
+def phase_set(phase: Annotated[Phase, typer.Argument(help="The phase to switch to.")]) -> None:
+    """Switch every running worker to PHASE (within about a second)."""
+    previous = operations.switch_phase(settings(), phase)
+    typer.echo(f"phase: {previous} -> {phase}")
+
+
+@app.command()
+def sync(
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.", min=0)] = 30.0,
+) -> None:
+    """Deliver the writes waiting in the outbox to Redis now."""
+    stats = operations.drain_outbox(settings(), timeout_s=timeout)
+    if stats.depth:
+        actions.fail(f"{stats.depth} writes still waiting for Redis after {timeout:g} s")
+    typer.echo("outbox empty: Redis has every write")
 
 
 @app.command()

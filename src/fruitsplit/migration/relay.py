@@ -75,10 +75,13 @@ class OutboxRelay:
         self._metrics.outbox_delivered.inc()
         return True
 
-    async def drain_once(self) -> DrainResult:
-        """Deliver one batch of due entries; failures are postponed, never dropped."""
+    async def drain_once(self, *, due_by: float | None = None) -> DrainResult:
+        """Deliver one batch of entries due by `due_by` (default: now).
+
+        Failures are postponed with back-off, never dropped.
+        """
         now = self._clock()
-        entries = await self._outbox.fetch_due(now, self._batch_size)
+        entries = await self._outbox.fetch_due(now if due_by is None else due_by, self._batch_size)
         if not entries:
             return DrainResult(0, 0)
         current = await self._fruits.fetch_versioned(sorted({e.user_id for e in entries}))
@@ -98,11 +101,11 @@ class OutboxRelay:
         self._metrics.outbox_delivered.inc(len(entries))
         return DrainResult(len(entries), 0)
 
-    async def drain(self) -> DrainResult:
+    async def drain(self, *, due_by: float | None = None) -> DrainResult:
         """Deliver until nothing is due or a batch fails."""
         delivered = failed = 0
         while True:
-            result = await self.drain_once()
+            result = await self.drain_once(due_by=due_by)
             delivered += result.delivered
             failed += result.failed
             if result.failed or result.delivered < self._batch_size:
