@@ -32,10 +32,6 @@ class SessionService:
         self._policy = policy
         self._clock = clock
 
-    @property
-    def policy(self) -> SessionPolicy:
-        return self._policy
-
     async def start(self, user: User) -> str:
         """Open a session for `user` and return the cookie token (never stored as is)."""
         token = secrets.token_urlsafe(_TOKEN_BYTES)

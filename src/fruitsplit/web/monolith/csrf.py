@@ -30,5 +30,6 @@ def is_cross_site(request: Request) -> bool:
     return urlsplit(origin).netloc != request.headers.get("host", "")
 
 
-def is_valid_csrf_token(submitted: str | None, expected: str) -> bool:
+def is_same_secret(submitted: str | None, expected: str) -> bool:
+    """Constant-time comparison, so the time taken says nothing about the secret."""
     return submitted is not None and hmac.compare_digest(submitted.encode(), expected.encode())

@@ -21,7 +21,7 @@ from fruitsplit.core.errors import FruitsError
 from fruitsplit.core.fruits import FRUITS, may_choose
 from fruitsplit.services.login_sessions import ActiveSession
 from fruitsplit.web.errors import headers_for, status_for
-from fruitsplit.web.monolith.csrf import is_cross_site, is_from_browser, is_valid_csrf_token
+from fruitsplit.web.monolith.csrf import is_cross_site, is_from_browser, is_same_secret
 from fruitsplit.wiring import Monolith
 
 SESSION_COOKIE = "session"
@@ -170,7 +170,7 @@ async def logout(request: Request) -> Response:
     session = await current_session(request)
     if session is not None:
         form = await read_form(request)
-        if not is_valid_csrf_token(form_value(form, request, "csrf_token"), session.csrf_token):
+        if not is_same_secret(form_value(form, request, "csrf_token"), session.csrf_token):
             return await problem(request, 403, "missing or wrong CSRF token", session=session)
     return await _end_session(request)
 
@@ -186,7 +186,7 @@ async def set_fruit(request: Request) -> Response:
     form = await read_form(request)
     # A browser must prove the form came from our page; a plain client has no
     # ambient cookie another site could have used, so it needs no token.
-    if is_from_browser(request) and not is_valid_csrf_token(
+    if is_from_browser(request) and not is_same_secret(
         form_value(form, request, "csrf_token"), session.csrf_token
     ):
         return await problem(request, 403, "missing or wrong CSRF token", session=session)
@@ -215,7 +215,7 @@ async def jwks(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     monolith = monolith_of(request)
     expected = monolith.settings.metrics_token
-    if expected is not None and not is_valid_csrf_token(
+    if expected is not None and not is_same_secret(
         request.headers.get("authorization", "").removeprefix("Bearer "),
         expected.get_secret_value(),
     ):
