@@ -146,3 +146,16 @@ async def test_an_idle_session_expires_and_is_deleted(db):
     assert await sessions.resolve(token) is None
     async with db.read() as conn, conn.execute("SELECT count(*) FROM sessions") as cursor:
         assert await cursor.fetchone() == (0,)
+
+
+async def test_a_login_sweeps_away_sessions_nobody_came_back_for(db):
+    accounts = build_account_service(db, hasher=fast_hasher())
+    user = await accounts.create_user("anna", "password1")
+    clock = Clock()
+    sessions = SessionService(SqliteSessions(db), SessionPolicy(idle_timeout_s=60.0), clock)
+    await sessions.start(user)
+    clock.now += 61
+    fresh = await sessions.start(user)
+    async with db.read() as conn, conn.execute("SELECT count(*) FROM sessions") as cursor:
+        assert await cursor.fetchone() == (1,)
+    assert await sessions.resolve(fresh) is not None

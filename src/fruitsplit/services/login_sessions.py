@@ -36,7 +36,14 @@ class SessionService:
         """Open a session for `user` and return the cookie token (never stored as is)."""
         token = secrets.token_urlsafe(_TOKEN_BYTES)
         csrf_token = secrets.token_urlsafe(_TOKEN_BYTES)
-        await self._store.insert(_token_hash(token), user.id, csrf_token, self._clock())
+        now = self._clock()
+        await self._store.insert(_token_hash(token), user.id, csrf_token, now)
+        # Sessions nobody comes back for would otherwise stay forever; logins are rare
+        # enough to pay for the sweep.
+        await self._store.delete_stale(
+            idle_before=now - self._policy.idle_timeout_s,
+            created_before=now - self._policy.absolute_timeout_s,
+        )
         return token
 
     async def resolve(self, token: str) -> ActiveSession | None:
