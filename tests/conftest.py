@@ -23,22 +23,9 @@ from tests.support.servers import serve_in_thread
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # Settings come from the environment; a developer's own must not leak into tests.
-    for name in (
-        "USE_DB_FILE",
-        "USE_REDIS_ENDPOINT",
-        "PRIVATE_KEY",
-        "PRIVATE_KEY_FILE",
-        "TOKEN_LIFETIME",
-        "FRUITS_ENDPOINT",
-        "FRUITS_ENDPOINT_EXTERNAL",
-        "HOST",
-        "PORT",
-        "WEB_CONCURRENCY",
-        "COOKIE_SECURE",
-        "METRICS_TOKEN",
-        "LOG_LEVEL",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    for field in MonolithSettings.model_fields.values():
+        if isinstance(field.validation_alias, str):
+            monkeypatch.delenv(field.validation_alias, raising=False)
 
 
 @pytest.fixture(scope="session")

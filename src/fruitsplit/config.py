@@ -30,10 +30,11 @@ class MonolithSettings(BaseSettings):
     outbox_relay_interval_s: float = Field(
         1.0, gt=0, le=3600, validation_alias="OUTBOX_RELAY_INTERVAL"
     )
+    phase_refresh_s: float = Field(1.0, ge=0, le=60, validation_alias="PHASE_REFRESH")
     private_key: SecretStr | None = Field(None, validation_alias="PRIVATE_KEY")
     private_key_file: Path = Field(Path("server.pem"), validation_alias="PRIVATE_KEY_FILE")
     token_lifetime_s: int = Field(30, gt=0, le=86_400, validation_alias="TOKEN_LIFETIME")
-    fruits_endpoint: str | None = Field(None, validation_alias="FRUITS_ENDPOINT")
+    fruits_endpoint: str = Field("http://127.0.0.1:8081", validation_alias="FRUITS_ENDPOINT")
     fruits_endpoint_external: str | None = Field(None, validation_alias="FRUITS_ENDPOINT_EXTERNAL")
     host: str = Field("127.0.0.1", validation_alias="HOST")
     port: int = Field(8080, ge=0, le=65_535, validation_alias="PORT")
@@ -76,3 +77,49 @@ def settings_as_env(settings: BaseModel) -> dict[str, str]:
             value = value.get_secret_value()
         env[field.validation_alias] = str(value).lower() if isinstance(value, bool) else str(value)
     return env
+
+
+DEFAULT_PUBLIC_KEY_FILE = Path("server.pem.pub")
+
+
+class FruitsServiceSettings(BaseSettings):
+    """The fruits microservice's settings; the original service's names where it had one."""
+
+    model_config = SettingsConfigDict(
+        extra="ignore", populate_by_name=True, frozen=True, case_sensitive=False
+    )
+
+    redis_endpoint: str = Field("localhost:6379", validation_alias="REDIS_ENDPOINT")
+    redis_url: str | None = Field(None, validation_alias="REDIS_URL")
+    redis_timeout_s: float = Field(2.0, gt=0, le=60, validation_alias="REDIS_TIMEOUT")
+    public_key_file: Path | None = Field(None, validation_alias="PUBLIC_KEY_FILE")
+    jwks_url: str | None = Field(None, pattern=r"^https?://\S+$", validation_alias="JWKS_URL")
+    jwks_max_age_s: float = Field(300.0, gt=0, le=86_400, validation_alias="JWKS_MAX_AGE")
+    jwks_cooldown_s: float = Field(30.0, ge=0, le=3600, validation_alias="JWKS_COOLDOWN")
+    jwks_timeout_s: float = Field(2.0, gt=0, le=60, validation_alias="JWKS_TIMEOUT")
+    http_origin: str = Field(
+        "http://localhost:8080", pattern=r"^(\*|https?://[^/\s]+)$", validation_alias="HTTP_ORIGIN"
+    )
+    host: str = Field("127.0.0.1", validation_alias="HOST")
+    port: int = Field(8081, ge=0, le=65_535, validation_alias="PORT")
+    workers: int = Field(1, ge=1, le=64, validation_alias="WEB_CONCURRENCY")
+    token_leeway_s: float = Field(5.0, ge=0, le=300, validation_alias="TOKEN_LEEWAY")
+    token_cache_size: int = Field(10_000, ge=0, le=1_000_000, validation_alias="TOKEN_CACHE_SIZE")
+    access_log: bool = Field(True, validation_alias="ACCESS_LOG")
+    log_level: str = Field(
+        "info", pattern="^(?i:debug|info|warning|error)$", validation_alias="LOG_LEVEL"
+    )
+
+    def key_file(self) -> Path | None:
+        """PUBLIC_KEY_FILE; without it server.pem.pub, unless JWKS_URL alone gives the keys."""
+        if self.public_key_file is not None:
+            return self.public_key_file
+        return None if self.jwks_url else DEFAULT_PUBLIC_KEY_FILE
+
+
+def load_fruits_service_settings(**overrides: object) -> FruitsServiceSettings:
+    """Build settings from the environment plus `overrides`, or raise a one-line ConfigError."""
+    try:
+        return FruitsServiceSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None

@@ -92,3 +92,47 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class ServiceMetrics:
+    """The fruits microservice's metrics (a registry of its own, apart from the monolith's)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.request_duration = Histogram(
+            "http_request_duration_seconds",
+            "Time to answer a request, by route template",
+            ["method", "route", "status"],
+            registry=r,
+        )
+        self.corrupt_records = Counter(
+            "fruits_service_corrupt_records",
+            "Records under user:* that could not be served, by kind"
+            " (bad_key, bad_shape, bad_base64)",
+            ["kind"],
+            registry=r,
+        )
+        self.token_rejections = Counter(
+            "fruits_service_token_rejections",
+            "Requests refused for their token, by kind (see core.errors.InvalidToken.KINDS)",
+            ["kind"],
+            registry=r,
+        )
+        self.fruit_writes = Counter(
+            "fruits_service_fruit_writes", "Fruits written by the service", registry=r
+        )
+        self.jwks_fetches = Counter(
+            "fruits_service_jwks_fetches",
+            "Fetches of the monolith's JWKS, by outcome (ok, error)",
+            ["outcome"],
+            registry=r,
+        )
+        self.store_errors = Counter(
+            "fruits_service_store_errors",
+            "Requests answered 503 because Redis failed or timed out",
+            registry=r,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

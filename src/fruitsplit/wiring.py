@@ -9,10 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import httpx
 import redis.asyncio
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from fruitsplit.adapters.argon2_hasher import Argon2Hasher
+from fruitsplit.adapters.fruits_client import FruitsClient, build_http_client
 from fruitsplit.adapters.redis_fruits import RedisFruitStore, redis_client_from_endpoint
 from fruitsplit.adapters.signing import (
     TokenSigner,
@@ -26,13 +28,19 @@ from fruitsplit.adapters.sqlite.login_failures import SqliteLoginFailures
 from fruitsplit.adapters.sqlite.outbox import SqliteOutbox
 from fruitsplit.adapters.sqlite.sessions import SqliteSessions
 from fruitsplit.adapters.sqlite.settings import SqliteSettings
-from fruitsplit.config import ConfigError, MonolithSettings
-from fruitsplit.core.fruits import FruitRow
+from fruitsplit.adapters.token_verifier import Es512TokenVerifier, load_public_key_file
+from fruitsplit.config import ConfigError, FruitsServiceSettings, MonolithSettings
+from fruitsplit.core.fruits import FruitRow, ListedFruit
 from fruitsplit.core.sessions import SessionPolicy
-from fruitsplit.metrics import Metrics
+from fruitsplit.metrics import Metrics, ServiceMetrics
 from fruitsplit.migration.relay import OutboxRelay
 from fruitsplit.services.accounts import AccountService
-from fruitsplit.services.fruit_updates import FruitService, build_shadow_candidate
+from fruitsplit.services.fruit_records import FruitRecords
+from fruitsplit.services.fruit_updates import (
+    FruitService,
+    build_fallback_candidate,
+    build_shadow_candidate,
+)
 from fruitsplit.services.login_sessions import SessionService
 from fruitsplit.services.phase import PhaseControl
 from fruitsplit.services.shadow import Experiment
@@ -70,6 +78,8 @@ class Monolith:
     phases: PhaseControl
     relay: OutboxRelay
     shadow: Experiment[list[FruitRow]]
+    fallback_shadow: Experiment[list[ListedFruit]]
+    fruits_http: httpx.AsyncClient
     fruits: FruitService
     tokens: TokenService
     _relay_task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -92,6 +102,8 @@ class Monolith:
                 await self._relay_task
             self._relay_task = None
         await self.shadow.close()
+        await self.fallback_shadow.close()
+        await self.fruits_http.aclose()
         await self.redis_client.aclose()
         if self._opened:
             await self.db.close()
@@ -113,7 +125,7 @@ def build_monolith(
     redis_client = build_redis_client(settings)
     records = RedisFruitStore(redis_client)
     sqlite_fruits = SqliteFruits(db)
-    phases = PhaseControl(SqliteSettings(db), clock, metrics)
+    phases = PhaseControl(SqliteSettings(db), clock, metrics, refresh_s=settings.phase_refresh_s)
     relay = OutboxRelay(sqlite_fruits, SqliteOutbox(db), records, metrics, clock)
     shadow: Experiment[list[FruitRow]] = Experiment(
         "page",
@@ -121,6 +133,17 @@ def build_monolith(
         metrics=metrics,
         sample_percent=settings.shadow_sample_percent,
         strict=strict_shadow,
+    )
+    fallback_shadow: Experiment[list[ListedFruit]] = Experiment(
+        "fallback",
+        build_fallback_candidate(sqlite_fruits),
+        metrics=metrics,
+        sample_percent=settings.shadow_sample_percent,
+        strict=strict_shadow,
+    )
+    fruits_http = build_http_client(settings.fruits_endpoint)
+    tokens = TokenService(
+        signer, lifetime=timedelta(seconds=settings.token_lifetime_s), clock=clock
     )
     return Monolith(
         settings=settings,
@@ -140,12 +163,19 @@ def build_monolith(
         phases=phases,
         relay=relay,
         shadow=shadow,
+        fallback_shadow=fallback_shadow,
+        fruits_http=fruits_http,
         fruits=FruitService(
-            sqlite_fruits, phases=phases, delivery=relay, shadow=shadow, clock=clock
+            sqlite_fruits,
+            phases=phases,
+            delivery=relay,
+            shadow=shadow,
+            service=FruitsClient(fruits_http),
+            service_shadow=fallback_shadow,
+            issue_token=tokens.issue,
+            clock=clock,
         ),
-        tokens=TokenService(
-            signer, lifetime=timedelta(seconds=settings.token_lifetime_s), clock=clock
-        ),
+        tokens=tokens,
     )
 
 
@@ -157,4 +187,74 @@ def build_account_service(
 ) -> AccountService:
     return AccountService(
         SqliteAccounts(db), hasher or Argon2Hasher(), SqliteLoginFailures(db), clock
+    )
+
+
+@dataclass
+class FruitsMicroservice:
+    """The fruits service's components; its app closes them at shutdown."""
+
+    settings: FruitsServiceSettings
+    redis_client: redis.asyncio.Redis
+    http_client: httpx.AsyncClient | None
+    records: RedisFruitStore
+    verifier: Es512TokenVerifier
+    metrics: ServiceMetrics
+    fruits: FruitRecords
+
+    async def close(self) -> None:
+        if self.http_client is not None:
+            await self.http_client.aclose()
+        await self.redis_client.aclose()
+
+
+def build_fruits_service(
+    settings: FruitsServiceSettings,
+    *,
+    clock: Callable[[], float] = time.time,
+    monotonic: Callable[[], float] = time.monotonic,
+    metrics: ServiceMetrics | None = None,
+) -> FruitsMicroservice:
+    """Wire the fruits service; raises SigningKeyError or ConfigError before anything starts.
+
+    Nothing connects yet: Redis and the JWKS URL are first asked by a request.
+    """
+    key_file = settings.key_file()
+    # Keys first: a bad key must stop start-up before any client exists.
+    file_keys = load_public_key_file(key_file) if key_file is not None else []
+    try:
+        redis_client = redis_client_from_endpoint(
+            settings.redis_endpoint, settings.redis_url, timeout_s=settings.redis_timeout_s
+        )
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    metrics = metrics or ServiceMetrics()
+    http_client = None
+    if settings.jwks_url is not None:
+        http_client = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.jwks_timeout_s),
+            limits=httpx.Limits(max_connections=2),
+            follow_redirects=False,
+        )
+    verifier = Es512TokenVerifier(
+        file_keys,
+        jwks_url=settings.jwks_url,
+        http_client=http_client,
+        leeway=timedelta(seconds=settings.token_leeway_s),
+        clock=clock,
+        monotonic=monotonic,
+        cache_size=settings.token_cache_size,
+        jwks_max_age_s=settings.jwks_max_age_s,
+        jwks_cooldown_s=settings.jwks_cooldown_s,
+        on_jwks_fetch=lambda outcome: metrics.jwks_fetches.labels(outcome).inc(),
+    )
+    records = RedisFruitStore(redis_client)
+    return FruitsMicroservice(
+        settings=settings,
+        redis_client=redis_client,
+        http_client=http_client,
+        records=records,
+        verifier=verifier,
+        metrics=metrics,
+        fruits=FruitRecords(records, verifier, metrics),
     )

@@ -8,32 +8,18 @@ from pathlib import Path
 
 import jwt
 import pytest
-from playwright.sync_api import ConsoleMessage, Dialog, Locator, Page, Request, Response, expect
+from playwright.sync_api import ConsoleMessage, Dialog, Page, Request, Response, expect
 
 from fruitsplit.core.users import User
 from tests.conftest import RunningMonolith
+from tests.support.browser import (
+    choose_fruit,
+    fill_login_form,
+    fruit_items,
+    log_in,
+)
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "correct horse"
-
-
-def fill_login_form(page: Page, url: str, username: str, password: str = PASSWORD) -> None:
-    page.goto(url)
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in", exact=True).click()
-
-
-def log_in(page: Page, url: str, username: str, password: str = PASSWORD) -> None:
-    fill_login_form(page, url, username, password)
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-    # page.js hooks the Token button on DOMContentLoaded; "load" comes after it.
-    page.wait_for_load_state("load")
-
-
-def fruit_items(page: Page) -> Locator:
-    return page.get_by_role("region", name="Everyone's fruits").get_by_role("listitem")
 
 
 def is_post_to(path: str, base_url: str) -> Callable[[Response], bool]:
@@ -41,11 +27,6 @@ def is_post_to(path: str, base_url: str) -> Callable[[Response], bool]:
         return response.request.method == "POST" and response.url == f"{base_url}{path}"
 
     return matches
-
-
-def choose_fruit(page: Page, fruit: str) -> None:
-    page.get_by_label("Favourite fruit").select_option(fruit)
-    page.get_by_role("button", name="Save fruit").click()
 
 
 def test_login_shows_own_username(

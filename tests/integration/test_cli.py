@@ -175,9 +175,10 @@ def test_two_worker_processes_share_sessions(env):
 
 
 def test_demo_runs_the_whole_system_and_ctrl_c_stops_all_of_it(tmp_path):
-    port = free_port()
+    port, service_port = free_port(), free_port()
+    command = ["demo", "--dir", str(tmp_path / "demo"), "--port", str(port)]
     process = subprocess.Popen(
-        [str(BIN / "fruits"), "demo", "--dir", str(tmp_path / "demo"), "--port", str(port)],
+        [str(BIN / "fruits"), *command, "--service-port", str(service_port)],
         env={**os.environ},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -189,6 +190,8 @@ def test_demo_runs_the_whole_system_and_ctrl_c_stops_all_of_it(tmp_path):
         page = httpx.get(url).text
         assert "marian: pineapple" in page
         assert '<span id="phase">dual-write</span>' in page
+        listed = httpx.get(f"http://127.0.0.1:{service_port}/").json()
+        assert {"username": "marian", "fruit": "pineapple"} in listed
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=30)
@@ -196,7 +199,8 @@ def test_demo_runs_the_whole_system_and_ctrl_c_stops_all_of_it(tmp_path):
     assert "log in as marian / fruits-demo" in output
     assert "Traceback" not in output
     redis_port = int(re.search(r"Redis: 127\.0\.0\.1:(\d+)", output).group(1))
-    with pytest.raises(ConnectionRefusedError):
-        socket.create_connection(("127.0.0.1", redis_port), timeout=1).close()
+    for stopped in (redis_port, service_port):
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", stopped), timeout=1).close()
     # The demo keeps its data: Redis's append-only file holds the seeded records.
     assert list((tmp_path / "demo" / "redis").rglob("*.aof*"))

@@ -12,10 +12,12 @@ from starlette.types import ASGIApp
 
 
 @contextmanager
-def serve_in_thread(app: ASGIApp, *, startup_timeout_s: float = 15.0) -> Iterator[str]:
-    """Serve `app` on 127.0.0.1 (port chosen by the kernel) and yield its base URL."""
+def serve_in_thread(
+    app: ASGIApp, *, port: int = 0, startup_timeout_s: float = 15.0
+) -> Iterator[str]:
+    """Serve `app` on 127.0.0.1 (`port`, or one the kernel chooses) and yield its base URL."""
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", ws="none", lifespan="on"
+        app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="on"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)

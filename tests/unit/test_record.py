@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from fruitsplit.core.errors import CorruptRecord
 from fruitsplit.core.record import (
     FruitRecord,
+    _illegal_base64_offset,
     decode_record,
     encode_record,
+    encode_records,
     parse_record_key,
+    parse_record_keys,
     record_key,
+    record_keys,
 )
 
 
@@ -156,3 +162,47 @@ def test_corrupt_record_kinds_are_a_closed_set() -> None:
             decode_record(value)
         kinds.add(caught.value.kind)
     assert kinds == set(CorruptRecord.KINDS)
+
+
+def test_decode_record_accepts_exactly_the_usernames_gos_decoder_accepts() -> None:
+    # Every string of up to 6 characters over an alphabet that exercises padding,
+    # illegal bytes and non-ASCII: the fast check and the port of Go's decoder agree.
+    alphabet = "A=!Qé"
+    for length in range(7):
+        for letters in itertools.product(alphabet, repeat=length):
+            encoded = "".join(letters)
+            if _illegal_base64_offset(encoded.encode()) is None:
+                assert decode_record(f"{encoded}:kiwi").fruit == "kiwi"
+            else:
+                with pytest.raises(CorruptRecord, match="failed to decode username"):
+                    decode_record(f"{encoded}:kiwi")
+
+
+# --- the bulk codec of copies and verifications ---------------------------------------
+
+
+def test_encode_records_encodes_each_pair_as_encode_record_does() -> None:
+    usernames = ["michael", "zoë", "", "a:b", "é" * 40, "x\ny"]
+    fruits = ["orange", "kiwi", "pear", "apple", "banana", "fig"]
+    assert encode_records(usernames, fruits) == [
+        encode_record(username, fruit) for username, fruit in zip(usernames, fruits, strict=True)
+    ]
+    assert encode_records([], []) == []
+
+
+def test_encode_records_refuses_a_fruit_holding_the_separator() -> None:
+    with pytest.raises(ValueError, match="may not contain ':'"):
+        encode_records(["michael", "anna"], ["orange", "blood:orange"])
+
+
+def test_record_keys_names_each_id_as_record_key_does() -> None:
+    assert record_keys([0, 1, 42]) == [record_key(0), record_key(1), record_key(42)]
+    with pytest.raises(ValueError, match="non-negative"):
+        record_keys([3, -1])
+
+
+def test_parse_record_keys_reads_each_key_as_parse_record_key_does() -> None:
+    keys = ["user:1", "user:0", "user:01", "user:abc", "user:", "user:²", "user:1\nuser:2", "x"]
+    assert parse_record_keys(keys) == [parse_record_key(key) for key in keys]
+    assert parse_record_keys(["user:5", "user:10"]) == [5, 10]
+    assert parse_record_keys([]) == []

@@ -5,8 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+
+import httpx
 
 from fruitsplit.adapters.redis_server import RedisServerProcess
 from fruitsplit.cli import actions
@@ -49,7 +55,64 @@ def _redis_endpoint(directory: Path) -> Iterator[str | None]:
         server.stop()
 
 
-def run_demo(directory: Path, *, host: str | None, port: int | None) -> None:
+@contextlib.contextmanager
+def _fruits_service(
+    directory: Path,
+    *,
+    redis_env: dict[str, str],
+    key_file: Path,
+    host: str,
+    port: int,
+    origin: str,
+) -> Iterator[str]:
+    """The fruits service as a child process, trusting the monolith's key, stopped on exit."""
+    url = f"http://{host}:{port}"
+    env = {
+        **os.environ,
+        **redis_env,
+        "PUBLIC_KEY_FILE": str(key_file.with_name(key_file.name + ".pub")),
+        "HTTP_ORIGIN": origin,
+        "HOST": host,
+        "PORT": str(port),
+    }
+    with (directory / "fruits-service.log").open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from fruitsplit.cli.service import run; run()"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Stopped by us, after the monolith, not by the terminal's Ctrl-C.
+            start_new_session=True,
+        )
+    try:
+        _wait_until_healthy(url, process, directory / "fruits-service.log")
+        yield url
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            actions.fail(f"the fruits service exited; see {log}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    actions.fail(f"the fruits service did not answer at {url}; see {log}")
+
+
+def run_demo(directory: Path, *, host: str | None, port: int | None, service_port: int) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     overrides: dict[str, object] = {
         "db_file": directory / "monolith.db",
@@ -60,18 +123,41 @@ def run_demo(directory: Path, *, host: str | None, port: int | None) -> None:
     if port is not None:
         overrides["port"] = port
     first_run = not (directory / "monolith.db").exists()
-    with _redis_endpoint(directory) as embedded_endpoint:
+    with contextlib.ExitStack() as running:
+        embedded_endpoint = running.enter_context(_redis_endpoint(directory))
         if embedded_endpoint is not None:
             overrides["redis_endpoint"] = embedded_endpoint
         settings = actions.run_or_fail(lambda: load_monolith_settings(**overrides))
+        actions.configure_logging(settings.log_level)
         if not settings.private_key_file.exists():
             actions.write_key_pair(settings.private_key_file)
-        actions.configure_logging(settings.log_level)
+        page_url = f"http://{settings.host}:{settings.port}"
+        service_url = running.enter_context(
+            _fruits_service(
+                directory,
+                redis_env=(
+                    {"REDIS_URL": settings.redis_url}
+                    if settings.redis_url
+                    else {"REDIS_ENDPOINT": settings.redis_endpoint}
+                ),
+                key_file=settings.private_key_file,
+                host=settings.host,
+                port=service_port,
+                origin=page_url,
+            )
+        )
+        settings = settings.model_copy(
+            update={"fruits_endpoint": service_url, "fruits_endpoint_external": service_url}
+        )
         if first_run:
             actions.run_or_fail(lambda: asyncio.run(_seed(settings)))
-        url = f"http://{settings.host}:{settings.port}/"
         redis_at = embedded_endpoint or settings.redis_url or settings.redis_endpoint
-        print(f"Redis: {redis_at}; database: {settings.db_file}")  # noqa: T201
-        print(f"Open {url} and log in as marian / {DEMO_PASSWORD} (super user)")  # noqa: T201
-        print(f"or as michael / {DEMO_PASSWORD}. Ctrl-C stops it.")  # noqa: T201
+        lines = (
+            f"Redis: {redis_at}; database: {settings.db_file}",
+            f"Fruits service: {service_url} (GET / lists every fruit as JSON)",
+            f"Open {page_url}/ and log in as marian / {DEMO_PASSWORD} (super user)",
+            f"or as michael / {DEMO_PASSWORD}. Ctrl-C stops it all.",
+            f"Switch phases with: USE_DB_FILE={settings.db_file} fruits phase set PHASE",
+        )
+        print("\n".join(lines), flush=True)  # noqa: T201
         actions.serve_monolith(settings)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from fruitsplit.cli import actions
+from fruitsplit.cli import actions, migration
 from fruitsplit.config import load_monolith_settings
 
 
@@ -21,6 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-super", "--super", metavar="ID", type=int, help="make a super user")
     parser.add_argument("-unsuper", "--unsuper", metavar="ID", type=int, help="make a normal user")
     parser.add_argument("-serve", "--serve", action="store_true", help="run the web server")
+    parser.add_argument(
+        "-migrate", "--migrate", action="store_true", help="copy every fruit to Redis"
+    )
     return parser
 
 
@@ -34,11 +37,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("-super", args.super is not None),
             ("-unsuper", args.unsuper is not None),
             ("-serve", args.serve),
+            ("-migrate", args.migrate),
         )
         if given
     ]
     if len(chosen) != 1:
-        parser.error("give exactly one of -create, -super, -unsuper, -serve")
+        parser.error("give exactly one of -create, -super, -unsuper, -serve, -migrate")
+    if args.migrate:
+        migration.migrate(migration.load_settings())
+        return 0
     settings = actions.run_or_fail(load_monolith_settings)
     if args.create is not None:
         if args.password is None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fruitsplit.cli import actions, operations
+from fruitsplit.cli import actions, migration, operations
 from fruitsplit.cli.demo import run_demo
 from fruitsplit.config import MonolithSettings, load_monolith_settings
 from fruitsplit.core.phases import Phase
@@ -44,6 +44,20 @@ def serve_monolith(
 ) -> None:
     """Serve the monolith (page, login, fruits, tokens)."""
     actions.serve_monolith(settings(host=host, port=port, workers=workers))
+
+
+@serve_app.command("service")
+def serve_service(
+    host: HostOption = None,
+    port: PortOption = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes [env: WEB_CONCURRENCY].")
+    ] = None,
+) -> None:
+    """Serve the fruits microservice (JSON from Redis; writes need a token)."""
+    from fruitsplit.cli import service
+
+    service.serve_fruits_service(service.load_settings(host=host, port=port, workers=workers))
 
 
 @user_app.command("create")
@@ -129,9 +143,55 @@ def demo(
     ] = Path(".fruits-demo"),
     host: HostOption = None,
     port: PortOption = None,
+    service_port: Annotated[int, typer.Option(help="Port of the fruits service.")] = 8081,
 ) -> None:
-    """Run the whole system on embedded defaults, with demo users."""
-    run_demo(directory, host=host, port=port)
+    """Run the whole system on embedded defaults (Redis, fruits service, monolith)."""
+    run_demo(directory, host=host, port=port, service_port=service_port)
+
+
+# --- the copy to Redis and the verifier (cli/migration.py) -----------------------------
+
+
+@app.command()
+def migrate(
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Fruits read and written per page.")
+    ] = migration.DEFAULT_BATCH_SIZE,
+    max_rate: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001, help="At most this many records per second (gentle beside traffic)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would change; write nothing.")
+    ] = False,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Start over instead of resuming an interrupted copy.")
+    ] = False,
+) -> None:
+    """Copy every fruit from SQLite to Redis; resumes an interrupted copy by itself."""
+    migration.migrate(
+        migration.load_settings(),
+        batch_size=batch_size,
+        max_rate=max_rate,
+        dry_run=dry_run,
+        restart=restart,
+    )
+
+
+@app.command()
+def verify(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Mend every difference from SQLite.")
+    ] = False,
+    examples: Annotated[
+        int, typer.Option(min=0, help="Examples shown per kind of difference.")
+    ] = migration.DEFAULT_EXAMPLES,
+) -> None:
+    """Compare SQLite and Redis both ways; exit 0 if consistent, 1 if not, 2 on errors."""
+    migration.verify(migration.load_settings(), as_json=as_json, repair=repair, examples=examples)
 
 
 def run() -> None:

@@ -26,7 +26,7 @@ from fruitsplit.wiring import build_redis_client
 T = TypeVar("T")
 
 # The phases after cut-over need the fruits service, which this release does not have.
-SWITCHABLE_PHASES = (Phase.LEGACY, Phase.DUAL_WRITE)
+SWITCHABLE_PHASES = tuple(Phase)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,15 @@ FruitsError
  +-- InvalidCredentials
  +-- TooManyAttempts
  +-- CorruptRecord
+ +-- RecordNotFound
+ +-- InvalidToken
+ |    +-- TokenExpired
+ +-- UnavailableInPhase
 """
 
 from __future__ import annotations
+
+from fruitsplit.core.phases import Phase
 
 
 class FruitsError(Exception):
@@ -74,3 +80,56 @@ class CorruptRecord(FruitsError):
         super().__init__(detail)
         self.kind = kind
         self.detail = detail
+
+
+class RecordNotFound(FruitsError):
+    """The fruits service holds no record for the user (not: the user does not exist)."""
+
+    def __init__(self, user_id: int) -> None:
+        super().__init__(f"no fruit recorded for user {user_id}")
+        self.user_id = user_id
+
+
+class InvalidToken(FruitsError):
+    """A token that must not be trusted; `kind` is a closed set for metrics.
+
+    The message names what was wrong, for the client and the log; it never
+    repeats the token.
+    """
+
+    KINDS = (
+        "missing",
+        "too_large",
+        "malformed",
+        "algorithm",
+        "unknown_key",
+        "signature",
+        "claims",
+        "expired",
+    )
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(f"invalid token: {reason}")
+        self.kind = kind
+        self.reason = reason
+
+
+class TokenExpired(InvalidToken):
+    def __init__(self, reason: str = "token has expired") -> None:
+        super().__init__("expired", reason)
+
+
+class FruitsServiceUnavailable(FruitsError):
+    """After cut-over: the fruits service did not answer, or not in a way we can use."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"the fruits service is unavailable: {detail}")
+
+
+class UnavailableInPhase(FruitsError):
+    """An operation the phase in force does not allow; the message says why."""
+
+    def __init__(self, action: str, phase: Phase, reason: str) -> None:
+        super().__init__(f"cannot {action} in phase {phase}: {reason}")
+        self.action = action
+        self.phase = phase

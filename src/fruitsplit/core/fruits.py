@@ -22,6 +22,14 @@ class FruitRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ListedFruit:
+    """A fruit as the fruits service lists it: by username, without the user's id."""
+
+    username: str
+    fruit: str
+
+
+@dataclass(frozen=True, slots=True)
 class VersionedFruit:
     """A user's fruit with the version of the write that set it (0: written before versions)."""
 

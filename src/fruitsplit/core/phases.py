@@ -13,3 +13,8 @@ class Phase(StrEnum):
 
 
 DEFAULT_PHASE = Phase.LEGACY
+
+
+def is_sqlite_source_of_truth(phase: Phase) -> bool:
+    """Whether SQLite holds the truth in `phase` (until cut-over), Redis a copy of it."""
+    return phase in (Phase.LEGACY, Phase.DUAL_WRITE)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
-from fruitsplit.core.errors import InvalidUsername, WeakPassword
+from fruitsplit.core.errors import InvalidInput, InvalidUsername, WeakPassword
 
 MAX_USERNAME_LENGTH = 64
+# SQLite's INTEGER PRIMARY KEY and the original's Go int are 64-bit: no id is larger.
+MAX_USER_ID = 2**63 - 1
+MAX_USER_ID_DIGITS = len(str(MAX_USER_ID))
+# ASCII only: str.isdigit() and int() also accept digits such as "\u0661".
+_USER_ID = re.compile(rf"[0-9]{{1,{MAX_USER_ID_DIGITS}}}")
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
 
@@ -23,6 +29,20 @@ class User:
 class StoredUser:
     user: User
     password_hash: str
+
+
+def parse_user_id(text: str) -> int:
+    """Return the user id `text` spells in ASCII decimal digits; raise InvalidInput otherwise.
+
+    Leading zeros are read as the original's strconv.Atoi reads them ("007" is
+    7); a sign, white space, other scripts' digits, more than 19 digits or a
+    value past 2**63 - 1 are refused.
+    """
+    if _USER_ID.fullmatch(text) is None or int(text) > MAX_USER_ID:
+        raise InvalidInput(
+            f"user id must be a non-negative integer of at most {MAX_USER_ID_DIGITS} digits"
+        )
+    return int(text)
 
 
 def check_username(username: str) -> str:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any, Protocol
 
-from fruitsplit.core.fruits import FruitRow, VersionedFruit
+from fruitsplit.core.claims import TokenSubject
+from fruitsplit.core.copying import Checkpoint, FruitPage, KeyState, WriteTally
+from fruitsplit.core.fruits import FruitRow, ListedFruit, VersionedFruit
 from fruitsplit.core.outbox import OutboxEntry, OutboxStats
+from fruitsplit.core.paging import ScanPosition
 from fruitsplit.core.sessions import StoredSession
 from fruitsplit.core.users import StoredUser, User
 
@@ -39,6 +42,7 @@ class FruitStore(Protocol):
 
     async def fetch_all(self) -> list[FruitRow]: ...
     async def save(self, user_id: int, fruit: str, *, outbox_at: float | None = None) -> int: ...
+    async def save_copy(self, user_id: int, fruit: str, version: int) -> bool: ...
     async def fetch_versioned(self, user_ids: Sequence[int]) -> list[VersionedFruit]: ...
 
 
@@ -47,6 +51,33 @@ class RecordStore(Protocol):
 
     async def fetch_many(self, user_ids: Sequence[int]) -> list[str | None]: ...
     async def put_versioned(self, fruits: Sequence[VersionedFruit]) -> list[bool]: ...
+
+
+class FruitPages(Protocol):
+    """The monolith's fruits (SQLite) as the copy and the verifier walk them."""
+
+    async def count(self) -> int: ...
+    async def fetch_fruit_page(self, *, after_user_id: int, limit: int) -> FruitPage: ...
+    async def fetch_versioned(self, user_ids: Sequence[int]) -> list[VersionedFruit]: ...
+    async def fetch_ids_with_fruit(self, user_ids: Sequence[int]) -> set[int]: ...
+
+
+class CheckpointStore(Protocol):
+    async def fetch(self, name: str) -> Checkpoint | None: ...
+    async def store(self, name: str, checkpoint: Checkpoint, now: float) -> None: ...
+    async def clear(self, name: str) -> None: ...
+
+
+class BulkRecordStore(RecordStore, Protocol):
+    """The records (Redis) as the copy, the verifier and the repair read and write them."""
+
+    async def put_versioned_bulk(self, page: FruitPage) -> WriteTally: ...
+    def scan_keys(self, batch_size: int = ...) -> AsyncIterator[list[str]]: ...
+    async def inspect_keys(self, keys: Sequence[str]) -> list[KeyState]: ...
+    async def delete_if_unchanged(
+        self, user_id: int, expected_raw: str | None, expected_version: str | None
+    ) -> bool: ...
+    async def delete_stray_if_unchanged(self, key: str, expected_raw: str | None) -> bool: ...
 
 
 class Outbox(Protocol):
@@ -74,3 +105,29 @@ class Signer(Protocol):
 
 class Delivery(Protocol):
     async def deliver_now(self, fruit: VersionedFruit) -> bool: ...
+
+
+# (user id, or None for a key under user:* that names no user; key; raw value or None)
+ScannedRecord = tuple[int | None, str, str | None]
+
+
+class OwnedRecordStore(Protocol):
+    """The fruits service's own store (Redis): it reads, pages and writes the records."""
+
+    async def fetch_many(self, user_ids: Sequence[int]) -> list[str | None]: ...
+    def scan_records(self, batch_size: int = ...) -> AsyncIterator[list[ScannedRecord]]: ...
+    async def scan_page(
+        self, start: ScanPosition, limit: int
+    ) -> tuple[list[ScannedRecord], ScanPosition | None]: ...
+    async def put_next_version(self, user_id: int, username: str, fruit: str) -> int: ...
+
+
+class TokenVerifier(Protocol):
+    async def verify(self, token: str) -> TokenSubject: ...
+
+
+class FruitsService(Protocol):
+    """The fruits microservice as the monolith uses it after cut-over."""
+
+    async def list_fruits(self) -> list[ListedFruit]: ...
+    async def put_fruit(self, token: str, fruit: str) -> VersionedFruit: ...

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import time
+from typing import Protocol
 
+from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fruitsplit.metrics import Metrics
+
+class TimedMetrics(Protocol):
+    """What RequestMetrics needs: the monolith's Metrics and the service's ServiceMetrics."""
+
+    request_duration: Histogram
 
 
 class RequestMetrics:
     """Times every HTTP request and labels it by route template, never by raw path."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: TimedMetrics) -> None:
         self.app = app
         self.metrics = metrics
 

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from fruitsplit.adapters.sqlite.database import SqliteDatabase
-
-
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
-    after_user_id: int
-    copied: int
+from fruitsplit.core.copying import Checkpoint
 
 
 class SqliteCheckpoints:

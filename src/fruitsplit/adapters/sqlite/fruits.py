@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import aiosqlite
+
 from fruitsplit.adapters.sqlite.database import SqliteDatabase
+from fruitsplit.core.copying import FruitPage
 from fruitsplit.core.fruits import FruitRow, VersionedFruit
 
 # Rows the original wrote have no version yet: they count as version 0.
@@ -19,6 +22,13 @@ _VERSIONED_SELECT = (
 def _versioned(row: Sequence[Any]) -> VersionedFruit:
     user_id, username, fruit, version = row
     return VersionedFruit(int(user_id), username, fruit, int(version))
+
+
+async def _write_fruit(conn: aiosqlite.Connection, user_id: int, fruit: str) -> None:
+    # The original keeps one row per user: update it, or add it the first time.
+    cursor = await conn.execute("UPDATE fruits SET fruit = ? WHERE user = ?", (fruit, user_id))
+    if cursor.rowcount == 0:
+        await conn.execute("INSERT INTO fruits (user, fruit) VALUES (?, ?)", (user_id, fruit))
 
 
 class SqliteFruits:
@@ -43,14 +53,7 @@ class SqliteFruits:
         transaction, so the write and the promise to copy it commit together.
         """
         async with self._db.write() as conn:
-            # The original keeps one row per user: update it, or add it the first time.
-            cursor = await conn.execute(
-                "UPDATE fruits SET fruit = ? WHERE user = ?", (fruit, user_id)
-            )
-            if cursor.rowcount == 0:
-                await conn.execute(
-                    "INSERT INTO fruits (user, fruit) VALUES (?, ?)", (user_id, fruit)
-                )
+            await _write_fruit(conn, user_id, fruit)
             async with conn.execute(
                 "INSERT INTO fruit_versions (user, version) VALUES (?, 1)"
                 " ON CONFLICT (user) DO UPDATE SET version = version + 1 RETURNING version",
@@ -66,6 +69,28 @@ class SqliteFruits:
                     (user_id, version, outbox_at, outbox_at),
                 )
         return version
+
+    async def save_copy(self, user_id: int, fruit: str, version: int) -> bool:
+        """Keep a copy of a write the fruits service made, unless a newer copy is here.
+
+        After cut-over the service numbers the versions; copies may arrive out of
+        order, and an older one must not replace a newer one. Returns whether it
+        was written.
+        """
+        async with self._db.write() as conn:
+            async with conn.execute(
+                "SELECT version FROM fruit_versions WHERE user = ?", (user_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is not None and int(row[0]) > version:
+                return False
+            await _write_fruit(conn, user_id, fruit)
+            await conn.execute(
+                "INSERT INTO fruit_versions (user, version) VALUES (?, ?)"
+                " ON CONFLICT (user) DO UPDATE SET version = excluded.version",
+                (user_id, version),
+            )
+        return True
 
     async def count(self) -> int:
         async with (
@@ -89,6 +114,22 @@ class SqliteFruits:
         ):
             return [_versioned(row) for row in await cursor.fetchall()]
 
+    async def fetch_fruit_page(self, *, after_user_id: int, limit: int) -> FruitPage:
+        """fetch_page() column by column: no object per row, for copies of millions."""
+        async with (
+            self._db.read() as conn,
+            conn.execute(
+                f"{_VERSIONED_SELECT} WHERE u.id > ? ORDER BY u.id LIMIT ?",
+                (after_user_id, limit),
+            ) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        if not rows:
+            return FruitPage()
+        # The id is an INTEGER PRIMARY KEY and the version COALESCEd: both are ints already.
+        user_ids, usernames, fruits, versions = map(list, zip(*rows, strict=True))
+        return FruitPage(user_ids, usernames, fruits, versions)
+
     async def fetch_versioned(self, user_ids: Sequence[int]) -> list[VersionedFruit]:
         """The current fruits of `user_ids` that have one, in one read."""
         if not user_ids:
@@ -102,3 +143,18 @@ class SqliteFruits:
             ) as cursor,
         ):
             return [_versioned(row) for row in await cursor.fetchall()]
+
+    async def fetch_ids_with_fruit(self, user_ids: Sequence[int]) -> set[int]:
+        """Which of `user_ids` name an existing user with a fruit, in one read."""
+        if not user_ids:
+            return set()
+        placeholders = ",".join("?" * len(user_ids))
+        async with (
+            self._db.read() as conn,
+            conn.execute(
+                f"SELECT u.id FROM users u JOIN fruits f ON f.user = u.id"
+                f" WHERE u.id IN ({placeholders})",
+                tuple(user_ids),
+            ) as cursor,
+        ):
+            return {int(row[0]) for row in await cursor.fetchall()}

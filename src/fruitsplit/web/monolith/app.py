@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 import jinja2
 from starlette.applications import Starlette
@@ -19,15 +20,23 @@ from fruitsplit.web.middleware import RequestMetrics, SecurityHeaders
 from fruitsplit.web.monolith import routes
 from fruitsplit.wiring import Monolith, build_monolith
 
-_PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
-        " form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
+
+def page_headers(fruits_endpoint_external: str | None) -> dict[str, str]:
+    """Security headers; the page may call the fruits service only at its public address."""
+    connect = "'self'"
+    if fruits_endpoint_external:
+        parts = urlsplit(fruits_endpoint_external)
+        connect += f" {parts.scheme}://{parts.netloc}"
+    return {
+        "Content-Security-Policy": (
+            f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+            f" connect-src {connect}; form-action 'self'; frame-ancestors 'none';"
+            " base-uri 'none'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "X-Frame-Options": "DENY",
+    }
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -65,7 +74,10 @@ def create_app(monolith: Monolith) -> Starlette:
         ],
         middleware=[
             Middleware(RequestMetrics, metrics=monolith.metrics),
-            Middleware(SecurityHeaders, headers=_PAGE_HEADERS),
+            Middleware(
+                SecurityHeaders,
+                headers=page_headers(monolith.settings.fruits_endpoint_external),
+            ),
         ],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,

@@ -17,7 +17,7 @@ from starlette.responses import (
     Response,
 )
 
-from fruitsplit.core.errors import FruitsError
+from fruitsplit.core.errors import FruitsError, FruitsServiceUnavailable
 from fruitsplit.core.fruits import FRUITS, may_choose
 from fruitsplit.services.login_sessions import ActiveSession
 from fruitsplit.web.errors import headers_for, status_for
@@ -70,12 +70,21 @@ async def render_page(
     monolith = monolith_of(request)
     template: jinja2.Template = request.app.state.templates.get_template("index.html")
     is_super = session is not None and session.user.is_super
+    try:
+        rows = await monolith.fruits.list_fruits()
+        list_error = None
+    except FruitsServiceUnavailable as error:
+        # The rest of the page still works; the list says what is wrong and offers a retry.
+        rows, list_error = [], str(error)
+        status_code = max(status_code, 503)
     context: dict[str, Any] = {
         "session": session,
-        "rows": await monolith.fruits.list_fruits(),
+        "rows": rows,
+        "list_error": list_error,
         "choices": [(fruit, may_choose(fruit, is_super=is_super)) for fruit in FRUITS],
         "message": message,
         "phase": await monolith.phases.current(),
+        "fruits_endpoint_external": monolith.settings.fruits_endpoint_external or "",
     }
     return HTMLResponse(
         await template.render_async(context),
