@@ -12,7 +12,7 @@ import redis
 
 from fruitsplit.adapters.redis_server import RedisServerProcess
 from fruitsplit.adapters.signing import generate_private_key, private_key_pem, public_key_pem
-from fruitsplit.config import MonolithSettings
+from fruitsplit.config import FruitsServiceSettings, MonolithSettings
 from fruitsplit.web.monolith.app import create_app
 from fruitsplit.wiring import Monolith, build_monolith
 from tests.support.monolith import fast_hasher, monolith_settings
@@ -23,9 +23,10 @@ from tests.support.servers import serve_in_thread
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # Settings come from the environment; a developer's own must not leak into tests.
-    for field in MonolithSettings.model_fields.values():
-        if isinstance(field.validation_alias, str):
-            monkeypatch.delenv(field.validation_alias, raising=False)
+    for settings_class in (MonolithSettings, FruitsServiceSettings):
+        for field in settings_class.model_fields.values():
+            if isinstance(field.validation_alias, str):
+                monkeypatch.delenv(field.validation_alias, raising=False)
 
 
 @pytest.fixture(scope="session")

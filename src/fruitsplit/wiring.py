@@ -11,7 +11,6 @@ from datetime import timedelta
 
 import httpx
 import redis.asyncio
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from fruitsplit.adapters.argon2_hasher import Argon2Hasher
 from fruitsplit.adapters.fruits_client import FruitsClient, build_http_client
@@ -19,7 +18,7 @@ from fruitsplit.adapters.redis_fruits import RedisFruitStore, redis_client_from_
 from fruitsplit.adapters.signing import (
     TokenSigner,
     load_private_key,
-    load_private_key_file,
+    load_public_key_file,
 )
 from fruitsplit.adapters.sqlite import SqliteDatabase
 from fruitsplit.adapters.sqlite.accounts import SqliteAccounts
@@ -28,7 +27,7 @@ from fruitsplit.adapters.sqlite.login_failures import SqliteLoginFailures
 from fruitsplit.adapters.sqlite.outbox import SqliteOutbox
 from fruitsplit.adapters.sqlite.sessions import SqliteSessions
 from fruitsplit.adapters.sqlite.settings import SqliteSettings
-from fruitsplit.adapters.token_verifier import Es512TokenVerifier, load_public_key_file
+from fruitsplit.adapters.token_verifier import Es512TokenVerifier
 from fruitsplit.config import ConfigError, FruitsServiceSettings, MonolithSettings
 from fruitsplit.core.fruits import FruitRow, ListedFruit
 from fruitsplit.core.sessions import SessionPolicy
@@ -47,13 +46,17 @@ from fruitsplit.services.shadow import Experiment
 from fruitsplit.services.tokens import TokenService
 
 
-def load_signing_key(settings: MonolithSettings) -> ec.EllipticCurvePrivateKey:
-    """PRIVATE_KEY (PEM text) wins over PRIVATE_KEY_FILE, as in the original."""
+def build_signer(settings: MonolithSettings) -> TokenSigner:
+    """PRIVATE_KEY (PEM text) wins over PRIVATE_KEY_FILE, as in the original.
+
+    A key file is watched, so a rotation (`fruits keygen --rotate`) takes effect
+    without a restart; a key given as text changes only with a restart.
+    """
     if settings.private_key is not None:
-        return load_private_key(
-            settings.private_key.get_secret_value().encode(), source="PRIVATE_KEY"
+        return TokenSigner(
+            load_private_key(settings.private_key.get_secret_value().encode(), source="PRIVATE_KEY")
         )
-    return load_private_key_file(settings.private_key_file)
+    return TokenSigner.from_file(settings.private_key_file)
 
 
 def build_redis_client(settings: MonolithSettings) -> redis.asyncio.Redis:
@@ -119,7 +122,7 @@ def build_monolith(
     strict_shadow: bool = False,
 ) -> Monolith:
     """Wire the monolith; raises SigningKeyError or ConfigError before anything starts."""
-    signer = TokenSigner(load_signing_key(settings))
+    signer = build_signer(settings)
     metrics = metrics or Metrics()
     db = SqliteDatabase(settings.db_file)
     redis_client = build_redis_client(settings)

@@ -22,20 +22,21 @@ import binascii
 import hashlib
 import json
 import logging
-import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from fruitsplit.adapters.signing import ALGORITHM, SigningKeyError, load_public_key, thumbprint
+from fruitsplit.adapters.signing import (
+    ALGORITHM,
+    thumbprint,
+)
 from fruitsplit.core.claims import TokenSubject, check_claims
 from fruitsplit.core.errors import InvalidToken, TokenExpired
 
@@ -54,48 +55,12 @@ DEFAULT_CACHE_SIZE = 10_000
 # so a key withdrawn from the JWKS stops being honoured within it.
 MAX_CACHE_AGE_S = 300.0
 _P521_COORDINATE_BYTES = 66
-_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.DOTALL)
 # Headers whose meaning the verifier would have to honour (RFC 7515 crit, RFC 7797 b64).
 _REFUSED_HEADERS = ("crit", "b64")
 # What parsing hostile JSON or base64 may raise; RecursionError for deep nesting.
 _PARSE_ERRORS = (jwt.PyJWTError, ValueError, TypeError, RecursionError)
 
 JwksFetchListener = Callable[[str], None]
-
-
-def load_public_keys(pem: bytes, *, source: str) -> list[ec.EllipticCurvePublicKey]:
-    """Load every PEM block of `pem` as a P-521 public key, in file order.
-
-    A file may hold several keys (the current one and the next, during a
-    rotation). Raises SigningKeyError, one line naming `source`, when there is
-    no PEM block, a block is not a public key (a private key is refused rather
-    than used: it must not be copied to the service), or a key is not P-521.
-    """
-    blocks = list(_PEM_BLOCK.finditer(pem))
-    if not blocks:
-        raise SigningKeyError(f"{source}: no PEM public key found")
-    keys = []
-    for number, block in enumerate(blocks, start=1):
-        label = block.group(1).decode("ascii")
-        if label != "PUBLIC KEY":
-            raise SigningKeyError(
-                f"{source}: block {number} is a {label}, not a PUBLIC KEY"
-                " (make one with: openssl ec -in server.pem -pubout)"
-            )
-        keys.append(load_public_key(block.group(0), source=f"{source} (block {number})"))
-    return keys
-
-
-def load_public_key_file(path: str | Path) -> list[ec.EllipticCurvePublicKey]:
-    """load_public_keys from a file; an unreadable file is a one-line SigningKeyError."""
-    try:
-        pem = Path(path).read_bytes()
-    except OSError as exc:
-        raise SigningKeyError(
-            f"cannot read public key file {path}: {exc.strerror};"
-            " set PUBLIC_KEY_FILE (made by `openssl ec -in server.pem -pubout`) or JWKS_URL"
-        ) from exc
-    return load_public_keys(pem, source=str(path))
 
 
 def parse_jwks(document: object) -> dict[str, ec.EllipticCurvePublicKey]:

@@ -7,7 +7,6 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import NoReturn, TypeVar
 
 import uvicorn
@@ -15,9 +14,6 @@ import uvicorn
 from fruitsplit.adapters.redis_server import RedisServerError
 from fruitsplit.adapters.signing import (
     SigningKeyError,
-    generate_private_key,
-    private_key_pem,
-    public_key_pem,
 )
 from fruitsplit.adapters.sqlite import SchemaError, SqliteDatabase
 from fruitsplit.config import ConfigError, MonolithSettings, settings_as_env
@@ -79,19 +75,6 @@ def set_super(settings: MonolithSettings, user_id: int, is_super: bool) -> None:
 
 def list_users(settings: MonolithSettings) -> list[User]:
     return with_accounts(settings, lambda accounts: accounts.list_users())
-
-
-def write_key_pair(path: Path, *, force: bool = False) -> Path:
-    """Write a new P-521 key to `path` (mode 0600) and its public half to `path`.pub."""
-    public_path = path.with_name(path.name + ".pub")
-    if not force and (path.exists() or public_path.exists()):
-        raise ConfigError(f"{path} already exists; pass --force to replace it")
-    key = generate_private_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(private_key_pem(key))
-    public_path.write_bytes(public_key_pem(key.public_key()))
-    return public_path
 
 
 def serve_monolith(settings: MonolithSettings) -> None:

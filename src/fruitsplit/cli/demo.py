@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from fruitsplit.adapters.redis_server import RedisServerProcess
-from fruitsplit.cli import actions
+from fruitsplit.cli import actions, keys
 from fruitsplit.config import MonolithSettings, load_monolith_settings
 from fruitsplit.core.phases import Phase
 from fruitsplit.wiring import build_monolith
@@ -130,7 +130,7 @@ def run_demo(directory: Path, *, host: str | None, port: int | None, service_por
         settings = actions.run_or_fail(lambda: load_monolith_settings(**overrides))
         actions.configure_logging(settings.log_level)
         if not settings.private_key_file.exists():
-            actions.write_key_pair(settings.private_key_file)
+            keys.write_key_pair(settings.private_key_file)
         page_url = f"http://{settings.host}:{settings.port}"
         service_url = running.enter_context(
             _fruits_service(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fruitsplit.cli import actions, migration, operations
+from fruitsplit.cli import actions, keys, migration, operations
 from fruitsplit.cli.demo import run_demo
 from fruitsplit.config import MonolithSettings, load_monolith_settings
 from fruitsplit.core.phases import Phase
@@ -130,10 +130,25 @@ def keygen(
         Path, typer.Option(help="Private key file; the public half goes to OUT.pub.")
     ] = Path("server.pem"),
     force: Annotated[bool, typer.Option(help="Replace existing files.")] = False,
+    rotate: Annotated[
+        bool, typer.Option(help="Sign with a new key from now on; keep trusting the old one.")
+    ] = False,
+    retire: Annotated[
+        bool, typer.Option(help="Stop trusting every key but the current one.")
+    ] = False,
 ) -> None:
     """Create an ES512 (P-521) signing key, as openssl ecparam -name secp521r1 would."""
-    public_path = actions.run_or_fail(lambda: actions.write_key_pair(out, force=force))
-    typer.echo(f"wrote {out} and {public_path}")
+    if rotate and retire:
+        actions.fail("choose one of --rotate and --retire")
+    if rotate:
+        old_kid, new_kid = actions.run_or_fail(lambda: keys.rotate_key(out))
+        typer.echo(f"signing with {new_kid}; {old_kid} is still trusted until retired")
+    elif retire:
+        retired = actions.run_or_fail(lambda: keys.retire_keys(out))
+        typer.echo(f"retired {', '.join(retired)}" if retired else "no older key to retire")
+    else:
+        public_path = actions.run_or_fail(lambda: keys.write_key_pair(out, force=force))
+        typer.echo(f"wrote {out} and {public_path}")
 
 
 @app.command()
