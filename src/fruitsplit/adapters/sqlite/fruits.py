@@ -36,14 +36,12 @@ class SqliteFruits:
         self._db = db
 
     async def fetch_all(self) -> list[FruitRow]:
-        async with (
-            self._db.read() as conn,
-            conn.execute(
+        # One hop to the connection's thread for the whole query: this is the page's hot path.
+        async with self._db.read() as conn:
+            rows = await conn.execute_fetchall(
                 "SELECT u.id, u.username, f.fruit FROM fruits f JOIN users u ON f.user = u.id"
                 " ORDER BY u.id"
-            ) as cursor,
-        ):
-            rows = await cursor.fetchall()
+            )
         return [FruitRow(int(user_id), username, fruit) for user_id, username, fruit in rows]
 
     async def save(self, user_id: int, fruit: str, *, outbox_at: float | None = None) -> int:

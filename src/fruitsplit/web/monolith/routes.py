@@ -87,7 +87,7 @@ async def render_page(
         "fruits_endpoint_external": monolith.settings.fruits_endpoint_external or "",
     }
     return HTMLResponse(
-        await template.render_async(context),
+        template.render(context),
         status_code=status_code,
         headers={**_NO_STORE, **(headers or {})},
     )
