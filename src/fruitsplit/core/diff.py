@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fruitsplit.core.errors import CorruptRecord
-from fruitsplit.core.record import decode_record
+from fruitsplit.core.record import SEPARATOR, decode_record, encode_record
 
 MismatchKind = Literal["missing", "extra", "corrupt", "different"]
 MISMATCH_KINDS: tuple[MismatchKind, ...] = ("missing", "extra", "corrupt", "different")
@@ -26,6 +26,10 @@ def compare(user_id: int, username: str, fruit: str, redis_value: str | None) ->
     if redis_value is None:
         # "redis: nil" is what the original's client said for a missing key.
         return Mismatch(user_id, "missing", f"failed to get record for user {user_id}: redis: nil")
+    # The encoding is canonical, so equal text means an equal record; nearly every
+    # comparison ends here, without decoding.
+    if SEPARATOR not in fruit and redis_value == encode_record(username, fruit):
+        return None
     try:
         record = decode_record(redis_value)
     except CorruptRecord as error:
