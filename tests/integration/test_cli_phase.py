@@ -32,11 +32,19 @@ def test_phase_shows_legacy_at_first_and_switches_to_dual_write(env):
     assert run_cli("fruits", "phase", env=env).stdout.startswith("phase: dual-write")
 
 
-def test_phases_after_cut_over_are_refused_in_one_line(env):
-    result = run_cli("fruits", "phase", "set", "service-only", env=env)
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: phase service-only needs the fruits service")
-    assert run_cli("fruits", "phase", env=env).stdout.startswith("phase: legacy")
+def test_cut_over_is_refused_while_the_stores_differ_unless_forced(settings, env):
+    add_user(settings, "michael", fruit="orange")  # in SQLite, not yet copied to Redis
+    run_cli("fruits", "phase", "set", "dual-write", env=env)
+    refused = run_cli("fruits", "phase", "set", "service-primary", env=env)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "error: refusing to switch from dual-write to service-primary: the stores differ"
+        " (1 differences). Run `fruits verify --repair` (in dual-write it mends Redis),"
+        " or pass --force"
+    )
+    assert run_cli("fruits", "phase", env=env).stdout.startswith("phase: dual-write")
+    forced = run_cli("fruits", "phase", "set", "service-primary", "--force", env=env)
+    assert forced.stdout.strip() == "phase: dual-write -> service-primary"
 
 
 def write_while_redis_is_down(settings, user):

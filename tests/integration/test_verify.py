@@ -17,7 +17,6 @@ from fruitsplit.adapters.sqlite.checkpoints import SqliteCheckpoints
 from fruitsplit.adapters.sqlite.fruits import SqliteFruits
 from fruitsplit.config import MonolithSettings
 from fruitsplit.core.copying import FruitPage
-from fruitsplit.core.errors import UnavailableInPhase
 from fruitsplit.core.fruits import VersionedFruit
 from fruitsplit.core.phases import Phase
 from fruitsplit.core.record import encode_record
@@ -146,15 +145,32 @@ async def test_repair_mends_every_difference_and_a_second_verify_is_clean(
     assert await stores.client.get("user:4") == encode_record("user4", "banana")
 
 
+def sqlite_fruits(db_file: Path) -> dict[int, str]:
+    with sqlite3.connect(db_file) as conn:
+        rows = conn.execute("SELECT user, fruit FROM fruits").fetchall()
+    conn.close()
+    return dict(rows)
+
+
 @pytest.mark.parametrize("phase", [Phase.SERVICE_PRIMARY, Phase.SERVICE_ONLY])
-async def test_repair_is_refused_once_redis_is_the_source_of_truth(
+async def test_after_cut_over_repair_mends_sqlite_from_redis(
     stores: Stores, settings: MonolithSettings, phase: Phase
 ) -> None:
     await spoil_every_way(stores, settings)
 
-    with pytest.raises(UnavailableInPhase, match="arrives with the fruits service"):
-        await stores.verify(repair=True, phase=phase)
+    report = await stores.verify(repair=True, phase=phase)
+
+    fruits = sqlite_fruits(settings.db_file)
+    assert fruits[5] == "kiwi"  # Redis's fruit wins
+    assert 2 not in fruits  # Redis has no fruit for user 2 any more
+    assert fruits[30] == "pear"  # a fruit only Redis had
+    assert fruits[3] == fruits[4] == "banana"  # a corrupt record is never copied
+    remaining = {kind: tally.remaining for kind, tally in report.kinds.items()}
+    # Left: the two corrupt records, a record for a user SQLite does not know, and user:abc.
+    assert remaining == {"missing": 0, "extra": 2, "corrupt": 2, "different": 0}
+    # Redis, the source of truth, is left as it was.
     assert await stores.client.get("user:abc") == "not a record"
+    assert await stores.client.get("user:4") == BAD_BASE64
 
 
 async def test_verify_does_not_report_a_write_still_on_its_way(
@@ -286,18 +302,19 @@ def test_fruits_verify_on_an_unreachable_redis_says_so_in_one_line_and_exits_2(
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_fruits_verify_repair_after_cut_over_is_refused_in_one_line(
+def test_fruits_verify_repair_after_cut_over_mends_sqlite(
     settings: MonolithSettings, env: dict[str, str]
 ) -> None:
-    run_cli("fruits", "verify", env=env)  # creates the schema
+    insert_users(settings.db_file, 3)
+    run_cli("fruits", "migrate", env=env)
     with sqlite3.connect(settings.db_file) as conn:
         conn.execute("INSERT INTO settings VALUES ('phase', 'service-primary', 0)")
+        conn.execute("UPDATE fruits SET fruit = 'stale' WHERE user = 2")
     conn.close()
 
-    result = run_cli("fruits", "verify", "--repair", env=env)
+    assert run_cli("fruits", "verify", env=env).returncode == 1
+    repaired = run_cli("fruits", "verify", "--repair", env=env)
 
-    assert result.returncode == 2
-    assert result.stderr.strip() == (
-        "error: cannot repair in phase service-primary: Redis is the source of truth there,"
-        " and repair towards it arrives with the fruits service"
-    )
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert sqlite_fruits(settings.db_file)[2] != "stale"
+    assert run_cli("fruits", "verify", env=env).returncode == 0

@@ -107,9 +107,16 @@ def phase_show(context: typer.Context) -> None:
 
 
 @phase_app.command("set")
-def phase_set(phase: Annotated[Phase, typer.Argument(help="The phase to switch to.")]) -> None:
-    """Switch every running worker to PHASE (within about a second)."""
-    previous = operations.switch_phase(settings(), phase)
+def phase_set(
+    phase: Annotated[Phase, typer.Argument(help="The phase to switch to.")],
+    force: Annotated[bool, typer.Option(help="Switch even though the stores differ.")] = False,
+) -> None:
+    """Switch every running worker to PHASE (within about a second).
+
+    Moving into, out of or between the phases after cut-over first checks that
+    both stores agree, and refuses if they do not.
+    """
+    previous = operations.switch_phase(settings(), phase, force=force)
     typer.echo(f"phase: {previous} -> {phase}")
 
 

@@ -150,6 +150,15 @@ def verify(
     raise SystemExit(EXIT_CONSISTENT if report.is_consistent else EXIT_DIFFERENCES)
 
 
+def check_agreement(settings: MonolithSettings) -> VerifyReport:
+    """Verify both ways without repairing or drawing anything (for a phase switch)."""
+
+    async def use(stores: Stores) -> VerifyReport:
+        return await Verifier(stores.fruits, stores.records).run()
+
+    return _run(settings, use, on_redis_lost="nothing was changed; run it again")
+
+
 def describe(report: VerifyReport) -> str:
     """The report as a table a person reads, ending with the verdict."""
     lines = [f"{'kind':<10} {'found':>9} {'repaired':>9} {'remaining':>10}"]

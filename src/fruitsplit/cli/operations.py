@@ -14,19 +14,17 @@ from fruitsplit.adapters.sqlite import SqliteDatabase
 from fruitsplit.adapters.sqlite.fruits import SqliteFruits
 from fruitsplit.adapters.sqlite.outbox import SqliteOutbox
 from fruitsplit.adapters.sqlite.settings import SqliteSettings
+from fruitsplit.cli import migration
 from fruitsplit.cli.actions import fail, run_or_fail
 from fruitsplit.config import MonolithSettings
 from fruitsplit.core.outbox import OutboxStats
-from fruitsplit.core.phases import Phase
+from fruitsplit.core.phases import Phase, is_sqlite_source_of_truth, needs_agreeing_stores
 from fruitsplit.metrics import Metrics
 from fruitsplit.migration.relay import OutboxRelay
 from fruitsplit.services.phase import PhaseControl
 from fruitsplit.wiring import build_redis_client
 
 T = TypeVar("T")
-
-# The phases after cut-over need the fruits service, which this release does not have.
-SWITCHABLE_PHASES = tuple(Phase)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +53,23 @@ def show_phase(settings: MonolithSettings) -> PhaseStatus:
     return with_database(settings, use)
 
 
-def switch_phase(settings: MonolithSettings, phase: Phase) -> Phase:
-    """Switch every worker to `phase` (within about a second); return the previous phase."""
-    if phase not in SWITCHABLE_PHASES:
-        fail(
-            f"phase {phase} needs the fruits service, which this release does not include;"
-            f" available: {', '.join(SWITCHABLE_PHASES)}"
-        )
+def switch_phase(settings: MonolithSettings, phase: Phase, *, force: bool = False) -> Phase:
+    """Switch every worker to `phase` (within about a second); return the previous phase.
+
+    A switch that changes which store holds the truth is refused while the stores
+    differ, unless `force`.
+    """
+    current = show_phase(settings).phase
+    if not force and needs_agreeing_stores(current, phase):
+        report = migration.check_agreement(settings)
+        if not report.is_consistent:
+            differences = sum(tally.remaining for tally in report.kinds.values())
+            mended = "Redis" if is_sqlite_source_of_truth(current) else "SQLite"
+            fail(
+                f"refusing to switch from {current} to {phase}: the stores differ"
+                f" ({differences} differences). Run `fruits verify --repair` (in {current}"
+                f" it mends {mended}), or pass --force"
+            )
 
     async def use(db: SqliteDatabase) -> Phase:
         return await PhaseControl(SqliteSettings(db), time.time, Metrics()).switch(phase)

@@ -18,6 +18,12 @@ write (never older than what Redis holds); an extra record is deleted only if
 it still holds what was read, value and version, after SQLite was read (after
 Redis) to still have no fruit for it. Repaired records are read again, and
 only what still differs is left in the report.
+
+After cut-over (service-primary, service-only) Redis is the source of truth and
+repair runs the other way: SQLite's fallback copy takes each readable Redis
+record with its version (an older copy never replaces a newer one), loses the
+fruits Redis does not have, and gains the ones only Redis has. A corrupt Redis
+record cannot be the source of anything: it is reported, never copied.
 """
 
 from __future__ import annotations
@@ -31,9 +37,9 @@ from typing import Any
 
 from fruitsplit.core.copying import FruitPage, KeyState, UserIdBitmap
 from fruitsplit.core.diff import MISMATCH_KINDS, MismatchKind, compare, extra
-from fruitsplit.core.errors import UnavailableInPhase
+from fruitsplit.core.errors import CorruptRecord
 from fruitsplit.core.phases import Phase, is_sqlite_source_of_truth
-from fruitsplit.core.record import encode_records, parse_record_keys, record_key
+from fruitsplit.core.record import decode_record, encode_records, parse_record_keys, record_key
 from fruitsplit.services.ports import BulkRecordStore, FruitPages
 
 DEFAULT_PAGE_SIZE = 5000
@@ -113,17 +119,6 @@ class VerifyReport:
         }
 
 
-def check_repair_allowed(phase: Phase) -> None:
-    """Raise UnavailableInPhase unless repair can go from SQLite, the truth in `phase`."""
-    if not is_sqlite_source_of_truth(phase):
-        raise UnavailableInPhase(
-            "repair",
-            phase,
-            "Redis is the source of truth there, and repair towards it arrives with the"
-            " fruits service",
-        )
-
-
 class Verifier:
     """Compares `source` (SQLite) with `records` (Redis) both ways, and repairs on request.
 
@@ -156,11 +151,9 @@ class Verifier:
     ) -> VerifyReport:
         """Verify both ways; with `repair`, mend every difference from SQLite.
 
-        Raises UnavailableInPhase, before reading anything, for a repair in a
-        phase where SQLite is not the source of truth.
+        Repair mends the store that is not the source of truth in `phase`:
+        Redis until cut-over, SQLite's fallback copy after it.
         """
-        if repair:
-            check_repair_allowed(phase)
         started = self._clock()
         run = _Run(
             self._source,
@@ -171,6 +164,7 @@ class Verifier:
             clock=self._clock,
             sleep=self._sleep,
             repair=repair,
+            towards_sqlite=repair and not is_sqlite_source_of_truth(phase),
             progress=progress,
         )
         # One after the other: the backward pass looks user ids up in the set the
@@ -200,8 +194,10 @@ class _Run:
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[object]],
         repair: bool,
+        towards_sqlite: bool,
         progress: Progress | None,
     ) -> None:
+        self._towards_sqlite = towards_sqlite
         self._source = source
         self._records = records
         self._page_size = page_size
@@ -280,9 +276,12 @@ class _Run:
         if not self._repair:
             return
         ids = [difference.user_id for difference in confirmed if difference.user_id is not None]
-        current = await self._source.fetch_versioned(ids)
-        storable, _ = FruitPage.of(current).split_storable()
-        await self._records.put_versioned_bulk(storable)
+        if self._towards_sqlite:
+            await self._copy_to_sqlite(ids)
+        else:
+            current = await self._source.fetch_versioned(ids)
+            storable, _ = FruitPage.of(current).split_storable()
+            await self._records.put_versioned_bulk(storable)
         still = {difference.user_id for difference in await self._differences(ids)}
         for difference in confirmed:
             if difference.user_id not in still:
@@ -331,8 +330,34 @@ class _Run:
             if user_id is not None and user_id in have_fruit:
                 continue
             self._count(_extra(state, user_id))
-            if self._repair and await self._delete(state, user_id):
+            if not self._repair:
+                continue
+            if self._towards_sqlite:
+                repaired = user_id is not None and await self._copy_state(user_id, state)
+            else:
+                repaired = await self._delete(state, user_id)
+            if repaired:
                 self.kinds["extra"].repaired += 1
+
+    async def _copy_to_sqlite(self, user_ids: Sequence[int]) -> None:
+        keys = [record_key(user_id) for user_id in user_ids]
+        for user_id, state in zip(user_ids, await self._records.inspect_keys(keys), strict=True):
+            if state.kind == "absent":
+                await self._source.delete_copy(user_id)
+            else:
+                await self._copy_state(user_id, state)
+
+    async def _copy_state(self, user_id: int, state: KeyState) -> bool:
+        """Copy one Redis record into SQLite with its version; False if it cannot be
+        read, or names a user SQLite does not know."""
+        if state.kind != "string" or state.raw is None:
+            return False
+        try:
+            record = decode_record(state.raw)
+        except CorruptRecord:
+            return False
+        version = int(state.version) if state.version and state.version.isdigit() else 0
+        return await self._source.save_copy(user_id, record.fruit, version)
 
     async def _delete(self, state: KeyState, user_id: int | None) -> bool:
         records = self._records

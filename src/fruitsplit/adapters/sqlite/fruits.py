@@ -73,9 +73,12 @@ class SqliteFruits:
 
         After cut-over the service numbers the versions; copies may arrive out of
         order, and an older one must not replace a newer one. Returns whether it
-        was written.
+        was written (never for a user SQLite does not know).
         """
         async with self._db.write() as conn:
+            async with conn.execute("SELECT 1 FROM users WHERE id = ?", (user_id,)) as cursor:
+                if await cursor.fetchone() is None:
+                    return False
             async with conn.execute(
                 "SELECT version FROM fruit_versions WHERE user = ?", (user_id,)
             ) as cursor:
@@ -89,6 +92,14 @@ class SqliteFruits:
                 (user_id, version),
             )
         return True
+
+    async def delete_copy(self, user_id: int) -> None:
+        """Forget a user's fruit that the fruits service no longer holds.
+
+        The version row stays, so a later write still gets a newer version.
+        """
+        async with self._db.write() as conn:
+            await conn.execute("DELETE FROM fruits WHERE user = ?", (user_id,))
 
     async def count(self) -> int:
         async with (
