@@ -562,6 +562,8 @@ async def test_redis_connections_stay_flat_under_sustained_load(
     assert len(statuses) == 2300
     assert set(statuses) <= {200, 201, 404}
     # One pooled connection per concurrent request at most (plus this observer),
-    # and no more after 2,000 further requests than after the first 300.
-    assert after_load <= after_warm_up
+    # however many requests came: a connection per request would show thousands.
+    # (Not "no more than after the warm-up": the first wave may not have reached
+    # full concurrency, and one more connection then is no leak.)
+    assert after_warm_up <= concurrency + 1
     assert after_load <= concurrency + 1

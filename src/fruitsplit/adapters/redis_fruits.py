@@ -48,6 +48,7 @@ T = TypeVar("T")
 ScannedRecord = tuple[int | None, str, str | None]
 
 HEALTH_CHECK_INTERVAL_S = 30
+MAX_CONNECTIONS = 64
 # SCAN COUNT for pages: fixed, because resuming inside a step (ScanPosition.after_key)
 # needs SCAN from the same cursor to visit the same buckets again.
 PAGE_SCAN_COUNT = 200
@@ -291,11 +292,12 @@ class RedisFruitStore:
         keys = record_keys(page.user_ids)
         values = encode_records(page.usernames, page.fruits)
         versions = page.versions
+        fresh: Sequence[int]
         if any(versions):
             fresh = [index for index, version in enumerate(versions) if version == 0]
             to_check = [index for index, version in enumerate(versions) if version != 0]
-        else:
-            fresh, to_check = list(range(len(keys))), []
+        else:  # the original's rows: all version 0, picked by slicing
+            fresh, to_check = range(len(keys)), []
         written = unchanged = 0
 
         calls = _split(fresh, BULK_CALL_SIZE)
@@ -479,8 +481,9 @@ class RedisFruitStore:
         it stopped in, after the last key it returned; if that key is gone, the
         whole step is returned again. So, as with SCAN, every key present for
         the whole walk is returned at least once, and exactly once while the
-        keyspace does not change. A page may hold fewer than `limit` keys, even
-        none, before the end (at most MAX_SCAN_STEPS_PER_PAGE steps are made).
+        keyspace does not change and Redis is not resizing its table. A page may
+        hold fewer than `limit` keys, even none, before the end (at most
+        MAX_SCAN_STEPS_PER_PAGE steps are made).
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
@@ -564,8 +567,12 @@ def redis_client_from_endpoint(
         url = f"redis://[{host}]:{port}" if ":" in host else f"redis://{host}:{port}"
     else:
         _check_url(url)
-    return redis.asyncio.Redis.from_url(
+    # Bounded: under a burst, requests wait up to `timeout_s` for a connection
+    # instead of opening one each (the original's connection pile-up).
+    pool = redis.asyncio.BlockingConnectionPool.from_url(
         url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=timeout_s,
         socket_connect_timeout=timeout_s,
         socket_timeout=timeout_s,
         health_check_interval=HEALTH_CHECK_INTERVAL_S,
@@ -581,6 +588,7 @@ def redis_client_from_endpoint(
         # it decodes with U+FFFD and then reads as a corrupt or different record.
         encoding_errors="replace",
     )
+    return redis.asyncio.Redis.from_pool(pool)
 
 
 def _parse_endpoint(endpoint: str) -> tuple[str, int]:
@@ -623,11 +631,13 @@ def _pack(*args: bytes | str | int) -> bytes:
     return packed
 
 
-def _split(items: list[T], size: int) -> list[list[T]]:
+def _split(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
-def _pick(items: Sequence[T], indexes: Sequence[int]) -> list[T]:
+def _pick(items: list[T], indexes: Sequence[int]) -> list[T]:
+    if isinstance(indexes, range) and indexes.step == 1:
+        return items[indexes.start : indexes.stop]
     return [items[index] for index in indexes]
 
 
