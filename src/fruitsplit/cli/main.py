@@ -206,7 +206,14 @@ def migrate(
 def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     repair: Annotated[
-        bool, typer.Option("--repair", help="Mend every difference from SQLite.")
+        bool,
+        typer.Option(
+            "--repair",
+            help=(
+                "Mend every difference from the phase's source of truth"
+                " (SQLite until cut-over, Redis after)."
+            ),
+        ),
     ] = False,
     examples: Annotated[
         int, typer.Option(min=0, help="Examples shown per kind of difference.")

@@ -145,6 +145,11 @@ class FruitCopy:
         # only then is a page's checkpoint stored.
         reading = self._read(start.after_user_id, page_size)
         writing: deque[tuple[asyncio.Future[WriteTally], int, int]] = deque()
+        saver = (
+            None
+            if dry_run
+            else _CheckpointSaver(self._checkpoints, self._checkpoint_name, self._wall_clock)
+        )
         try:
             while True:
                 page = await reading
@@ -171,12 +176,8 @@ class FruitCopy:
                     write_done, written_after, count = writing.popleft()
                     tally += await write_done
                     done += count
-                    if not dry_run:
-                        await self._checkpoints.store(
-                            self._checkpoint_name,
-                            Checkpoint(written_after, done),
-                            self._wall_clock(),
-                        )
+                    if saver is not None:
+                        saver.advance(Checkpoint(written_after, done))
                     if progress is not None:
                         progress(done, max(done, total))
                 if not page:
@@ -188,6 +189,9 @@ class FruitCopy:
             await asyncio.gather(
                 reading, *(pending for pending, _, _ in writing), return_exceptions=True
             )
+            if saver is not None:
+                # Also when stopped by an error: the next run resumes from here.
+                await saver.flush()
         if not dry_run:
             await self._checkpoints.clear(self._checkpoint_name)
         return CopyReport(
@@ -209,3 +213,40 @@ class FruitCopy:
         expected = encode_records(page.usernames, page.fruits)
         unchanged = sum(map(operator.eq, expected, values))
         return WriteTally(written=len(page) - unchanged, unchanged=unchanged)
+
+
+class _CheckpointSaver:
+    """Stores checkpoints beside the copy instead of in its way (a commit waits for the disk).
+
+    One store at a time; while one is under way, newer positions replace each
+    other and the latest is stored next. So a killed copy redoes at most the
+    pages of one store's time, which the versioned writes make harmless.
+    """
+
+    def __init__(
+        self, checkpoints: CheckpointStore, name: str, wall_clock: Callable[[], float]
+    ) -> None:
+        self._checkpoints = checkpoints
+        self._name = name
+        self._wall_clock = wall_clock
+        self._storing: asyncio.Future[None] | None = None
+        self._latest: Checkpoint | None = None
+        self._stored: Checkpoint | None = None
+
+    def advance(self, checkpoint: Checkpoint) -> None:
+        self._latest = checkpoint
+        if self._storing is None or self._storing.done():
+            if self._storing is not None:
+                self._storing.result()  # a failed store stops the copy
+            self._storing = asyncio.ensure_future(self._store(checkpoint))
+
+    async def flush(self) -> None:
+        """Wait for the store under way, then store the latest position if it is newer."""
+        if self._storing is not None:
+            await asyncio.gather(self._storing, return_exceptions=True)
+        if self._latest is not None and self._latest != self._stored:
+            await self._store(self._latest)
+
+    async def _store(self, checkpoint: Checkpoint) -> None:
+        await self._checkpoints.store(self._name, checkpoint, self._wall_clock())
+        self._stored = checkpoint
