@@ -13,8 +13,10 @@ which splits by slot, since plain MGET across slots fails with CROSSSLOT.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -49,9 +51,8 @@ ScannedRecord = tuple[int | None, str, str | None]
 
 HEALTH_CHECK_INTERVAL_S = 30
 MAX_CONNECTIONS = 64
-# SCAN COUNT for pages: fixed, because resuming inside a step (ScanPosition.after_key)
-# needs SCAN from the same cursor to visit the same buckets again.
-PAGE_SCAN_COUNT = 200
+# The largest SCAN COUNT a page asks for (a page asks for its limit).
+MAX_PAGE_SCAN_COUNT = 1000
 # A page stops after this many SCAN steps even if it is not full, so a keyspace
 # with few records among many other keys cannot make one request scan all of it.
 MAX_SCAN_STEPS_PER_PAGE = 64
@@ -161,6 +162,8 @@ class RedisFruitStore:
 
     def __init__(self, client: redis.asyncio.Redis) -> None:
         self._client = client
+        # A client built by redis_client_from_endpoint decodes replies to str already.
+        self._decodes = bool(client.connection_pool.connection_kwargs.get("decode_responses"))
         self._put_if_unchanged = client.register_script(_PUT_IF_UNCHANGED_LUA)
         self._put_versioned = client.register_script(_PUT_VERSIONED_LUA)
         self._delete_if_unchanged = client.register_script(_DELETE_IF_UNCHANGED_LUA)
@@ -184,7 +187,10 @@ class RedisFruitStore:
         replies = await self._exchange(
             [_pack(b"MGET", *call) for call in _split(keys, READ_CALL_SIZE)]
         )
-        return [_as_text(value) for reply in replies for value in reply]
+        values: list[str | None] = list(itertools.chain.from_iterable(replies))
+        if self._decodes:
+            return values
+        return [_as_text(value) for value in values]
 
     async def fetch_one(self, user_id: int) -> str | None:
         """Return the raw record value of `user_id`, None if absent or not a string."""
@@ -341,7 +347,7 @@ class RedisFruitStore:
         done = sum(sum(flags) for flags in replies)
         return WriteTally(written + done, unchanged, len(to_write) - done)
 
-    async def scan_keys(self, batch_size: int = 1000) -> AsyncIterator[list[str]]:
+    async def scan_keys(self, batch_size: int = 1000) -> AsyncGenerator[list[str], None]:
         """Yield every key matching user:*, in batches of at most `batch_size`; no values.
 
         SCAN, with the guarantees scan_records states: a key present for the
@@ -349,15 +355,24 @@ class RedisFruitStore:
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-        cursor = 0
-        while True:
-            cursor, keys = await self._client.scan(
-                cursor, match=RECORD_KEY_PATTERN, count=batch_size
-            )
-            for start in range(0, len(keys), batch_size):
-                yield [str(key) for key in keys[start : start + batch_size]]
-            if cursor == 0:
-                return
+        step = asyncio.ensure_future(self._scan_step(0, batch_size))
+        try:
+            while True:
+                cursor, keys = await step
+                if cursor != 0:
+                    # Redis makes the next step while the caller looks at this one.
+                    step = asyncio.ensure_future(self._scan_step(cursor, batch_size))
+                for start in range(0, len(keys), batch_size):
+                    yield keys[start : start + batch_size]
+                if cursor == 0:
+                    return
+        finally:
+            step.cancel()
+            await asyncio.gather(step, return_exceptions=True)
+
+    async def _scan_step(self, cursor: int, count: int) -> tuple[int, list[str]]:
+        cursor, keys = await self._client.scan(cursor, match=RECORD_KEY_PATTERN, count=count)
+        return int(cursor), [str(key) for key in keys]
 
     async def inspect_keys(self, keys: Sequence[str]) -> list[KeyState]:
         """Read the type, value and version key of each of `keys` (under user:*), in one go.
@@ -474,35 +489,31 @@ class RedisFruitStore:
     async def scan_page(
         self, start: ScanPosition, limit: int
     ) -> tuple[list[ScannedRecord], ScanPosition | None]:
-        """Return up to `limit` keys matching user:* with their raw values, from `start` on.
+        """Return about `limit` keys matching user:* with their raw values, from `start` on.
 
         Also returns where the next page starts, or None after the last one.
-        One MGET for the page's values. Each page resumes inside the SCAN step
-        it stopped in, after the last key it returned; if that key is gone, the
-        whole step is returned again. So, as with SCAN, every key present for
-        the whole walk is returned at least once, and exactly once while the
-        keyspace does not change and Redis is not resizing its table. A page may
-        hold fewer than `limit` keys, even none, before the end (at most
-        MAX_SCAN_STEPS_PER_PAGE steps are made).
+        One MGET for the page's values. A page holds whole SCAN steps (COUNT
+        `limit`): a step read twice can differ if Redis resizes its table in
+        between, so resuming inside one could skip a key. A step that would
+        overflow a page that already has keys starts the next page instead, so
+        a page exceeds `limit` only when its first step alone does (Redis returns
+        a bucket's keys together). As with SCAN, every key present for the whole
+        walk is returned at least once, and exactly once while nothing resizes.
+        A page may hold no keys before the end (at most MAX_SCAN_STEPS_PER_PAGE
+        steps are made).
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
-        cursor, after_key = start.scan_cursor, start.after_key
+        cursor = start.scan_cursor
         keys: list[str] = []
         following: ScanPosition | None = None
         for _ in range(MAX_SCAN_STEPS_PER_PAGE):
             next_cursor, found = await self._client.scan(
-                cursor, match=RECORD_KEY_PATTERN, count=PAGE_SCAN_COUNT
+                cursor, match=RECORD_KEY_PATTERN, count=min(limit, MAX_PAGE_SCAN_COUNT)
             )
             step = [str(key) for key in found]
-            if after_key is not None:
-                if after_key in step:
-                    step = step[step.index(after_key) + 1 :]
-                after_key = None
-            room = limit - len(keys)
-            if len(step) > room:
-                keys += step[:room]
-                following = ScanPosition(cursor, keys[-1])
+            if keys and len(keys) + len(step) > limit:
+                following = ScanPosition(cursor)
                 break
             keys += step
             if next_cursor == 0:
@@ -510,7 +521,7 @@ class RedisFruitStore:
                 break
             cursor = next_cursor
             following = ScanPosition(cursor)
-            if len(keys) == limit:
+            if len(keys) >= limit:
                 break
         values = await self._client.mget(keys) if keys else []
         records = [
