@@ -105,3 +105,22 @@ def test_when_the_service_is_down_the_page_says_so_and_retry_recovers(
             retry.click()
             expect(fruit_items(page)).to_have_text(["alice: apple"])
             expect(retry).to_be_hidden()
+
+
+@pytest.mark.parametrize("phase", list(Phase))
+def test_the_same_journey_works_in_every_phase(
+    page: Page, settings, key_file, add_account: Callable[..., User], phase: Phase
+) -> None:
+    copy_to_redis(settings, add_account("alice", fruit="apple"), "apple")
+    switch(settings, phase)
+    monolith_server, service_server = serve_pair(
+        settings, key_file, monolith_port=free_port(), service_port=free_port()
+    )
+    with service_server, monolith_server as url:
+        log_in(page, url, "alice")
+        expect(page.locator("#phase")).to_have_text(phase.value)
+        expect(fruit_items(page)).to_have_text(["alice: apple"])
+        choose_fruit(page, "pear")
+        expect(fruit_items(page)).to_have_text(["alice: pear"])
+        page.reload()
+        expect(fruit_items(page)).to_have_text(["alice: pear"])
