@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+import redis
 import redis.asyncio
 
 from fruitsplit.adapters.redis_fruits import RedisFruitStore, redis_client_from_endpoint
+from fruitsplit.adapters.redis_server import RedisServerProcess
 from fruitsplit.adapters.sqlite import SqliteDatabase
 from fruitsplit.adapters.sqlite.checkpoints import SqliteCheckpoints
 from fruitsplit.adapters.sqlite.fruits import SqliteFruits
@@ -21,6 +25,7 @@ from fruitsplit.core.phases import Phase
 from fruitsplit.core.record import encode_record
 from fruitsplit.migration.copy import COPY_CHECKPOINT, FruitCopy, check_copy_allowed
 from tests.support.population import insert_users, plain_fruit
+from tests.support.processes import free_port, run_cli
 
 
 @dataclass
@@ -232,3 +237,73 @@ async def test_copy_of_an_empty_database_copies_nothing(stores: Stores) -> None:
 def test_copy_is_refused_once_redis_is_the_source_of_truth(phase: Phase) -> None:
     with pytest.raises(UnavailableInPhase, match=f"in phase {phase}: Redis is the source"):
         check_copy_allowed(phase)
+
+
+# --- `fruits migrate` and `monolith -migrate` as processes -------------------------------
+
+
+@pytest.fixture
+def env(settings: MonolithSettings, key_file: Path) -> dict[str, str]:
+    return {
+        "USE_DB_FILE": str(settings.db_file),
+        "PRIVATE_KEY_FILE": str(key_file),
+        "USE_REDIS_ENDPOINT": settings.redis_endpoint,
+    }
+
+
+def test_monolith_migrate_ends_with_the_originals_line(
+    settings: MonolithSettings, env: dict[str, str]
+) -> None:
+    insert_users(settings.db_file, 25)
+
+    result = run_cli("monolith", "-migrate", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "migrated 25 records to redis\n"
+    assert "25 written, 0 unchanged, 0 newer in Redis" in result.stderr
+
+
+def test_fruits_migrate_dry_run_says_what_would_change_and_writes_nothing(
+    settings: MonolithSettings, env: dict[str, str], empty_redis: RedisServerProcess
+) -> None:
+    insert_users(settings.db_file, 25)
+
+    result = run_cli("fruits", "migrate", "--dry-run", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "dry run: 25 records checked, 25 would be written, 0 unchanged; nothing was written"
+    )
+    with redis.Redis(port=empty_redis.port) as store:
+        assert store.dbsize() == 0
+
+
+def test_fruits_migrate_on_an_unreachable_redis_says_so_in_one_line_and_exits_2(
+    env: dict[str, str],
+) -> None:
+    endpoint = f"127.0.0.1:{free_port()}"
+
+    result = run_cli("monolith", "-migrate", env={**env, "USE_REDIS_ENDPOINT": endpoint})
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: cannot reach Redis at {endpoint}: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout == ""
+
+
+def test_fruits_migrate_after_cut_over_is_refused_in_one_line(
+    settings: MonolithSettings, env: dict[str, str]
+) -> None:
+    insert_users(settings.db_file, 3)
+    run_cli("fruits", "phase", env=env)  # brings the schema up to date
+    with sqlite3.connect(settings.db_file) as conn:
+        conn.execute("INSERT INTO settings VALUES ('phase', 'service-only', 0)")
+    conn.close()
+
+    result = run_cli("fruits", "migrate", env=env)
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: cannot copy SQLite to Redis in phase service-only: Redis is the source of"
+        " truth there, and a copy would go against it"
+    )

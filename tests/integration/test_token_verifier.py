@@ -10,17 +10,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fruitsplit.adapters.signing import (
     SigningKeyError,
     generate_private_key,
+    load_public_key_file,
+    load_public_keys,
     private_key_pem,
     public_jwk_members,
     public_key_pem,
     thumbprint,
 )
-from fruitsplit.adapters.token_verifier import (
-    Es512TokenVerifier,
-    load_public_key_file,
-    load_public_keys,
-    parse_jwks,
-)
+from fruitsplit.adapters.token_verifier import Es512TokenVerifier, parse_jwks
 from fruitsplit.core.errors import InvalidToken
 from tests.support.fruits_service import claims_for, sign_es512
 

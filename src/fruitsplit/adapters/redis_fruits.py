@@ -428,15 +428,22 @@ class RedisFruitStore:
         Bypasses redis-py's per-argument packing, which costs more than Redis
         spends on a bulk write. Every reply is read before an error reply is
         raised, so the connection goes back to the pool in step; on any other
-        failure it is dropped. Not retried: the callers' writes are idempotent,
-        so their callers may simply run again.
+        failure it is dropped. A lost connection is retried as the client
+        retries its own commands: every command sent here may run twice
+        harmlessly (reads, MSETNX, and the versioned write).
         """
         if not commands:
             return []
+        retry = self._client.get_retry()
+        if retry is None:
+            return await self._exchange_once(commands)
+        return await retry.call_with_retry(lambda: self._exchange_once(commands), _forget_failure)
+
+    async def _exchange_once(self, commands: Sequence[bytes]) -> list[Any]:
         pool = self._client.connection_pool
         connection = await pool.get_connection()  # type: ignore[no-untyped-call]
         try:
-            await connection.send_packed_command(commands, check_health=False)
+            await connection.send_packed_command(commands)
             replies: list[Any] = []
             for _ in commands:
                 try:
@@ -633,6 +640,11 @@ def _as_text(value: object) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     raise TypeError(f"unexpected Redis reply {value!r}")
+
+
+async def _forget_failure(error: Exception) -> None:
+    # The failed connection was dropped already; the retry takes a fresh one.
+    return None
 
 
 def _pack(*args: bytes | str | int) -> bytes:

@@ -105,7 +105,8 @@ def migrate(
                 progress=advance,
             )
         tally = report.tally
-        rate = report.copied / report.elapsed_s if report.elapsed_s > 0 else 0.0
+        this_run = report.copied - (resume.copied if resume is not None else 0)
+        rate = this_run / report.elapsed_s if report.elapsed_s > 0 else 0.0
         if report.skipped:
             _note(f"{report.skipped} rows not copied: no record can hold them (see the log)")
         if dry_run:
@@ -139,7 +140,9 @@ def verify(
             return await verifier.run(
                 repair=repair,
                 phase=stores.phase,
-                progress=lambda stage, done, total: advance(done, total, stage=stage),
+                progress=None
+                if advance is None
+                else lambda stage, done, total: advance(done, total, stage=stage),
             )
 
     report = _run(settings, use, on_redis_lost="nothing was left half done; run it again")
@@ -246,10 +249,10 @@ Advance = Callable[..., None]
 
 
 @contextmanager
-def _progress_bar(console: Console, *stages: str) -> Iterator[Advance]:
-    """A bar per stage, with rate and ETA, on a terminal; elsewhere nothing at all."""
+def _progress_bar(console: Console, *stages: str) -> Iterator[Advance | None]:
+    """A bar per stage, with rate and ETA, on a terminal; elsewhere nothing at all (None)."""
     if not console.is_terminal:
-        yield lambda done, total, stage=None: None
+        yield None
         return
     columns = (
         TextColumn("{task.description}"),

@@ -135,7 +135,8 @@ class FruitCopy:
             page_size = max(1, min(batch_size, math.ceil(max_rate * PACED_PAGE_S)))
             bucket = TokenBucket(max_rate, capacity=page_size, clock=self._clock, sleep=self._sleep)
 
-        total = await self._source.count()
+        # The count is for the progress bar only: a full join is not free.
+        total = await self._source.count() if progress is not None else 0
         done = start.copied
         tally, skipped = WriteTally(), 0
         if progress is not None:

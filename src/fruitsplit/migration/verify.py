@@ -29,6 +29,7 @@ record cannot be the source of anything: it is reported, never copied.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import operator
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -43,7 +44,7 @@ from fruitsplit.core.record import decode_record, encode_records, parse_record_k
 from fruitsplit.services.ports import BulkRecordStore, FruitPages
 
 DEFAULT_PAGE_SIZE = 5000
-DEFAULT_SCAN_BATCH_SIZE = 1000
+DEFAULT_SCAN_BATCH_SIZE = 2000
 DEFAULT_EXAMPLES = 5
 # How long a forward suspect waits before it is read again: long enough for a
 # dual write in flight (SQLite committed, Redis write under way) to land.
@@ -216,7 +217,8 @@ class _Run:
     # --- forward: SQLite -> Redis -------------------------------------------------
 
     async def forward(self) -> None:
-        total = await self._source.count()
+        # The count is for the progress bar only: a full join is not free.
+        total = await self._source.count() if self._progress is not None else 0
         self._report("sqlite", 0, total)
         waiting: list[tuple[float, list[int]]] = []
         after = 0
@@ -305,13 +307,15 @@ class _Run:
 
     async def backward(self) -> None:
         self._report("redis", 0, None)
-        async for keys in self._records.scan_keys(self._scan_batch_size):
-            seen = self._with_fruit.contains_each(parse_record_keys(keys))
-            suspects = [key for key, has_fruit in zip(keys, seen, strict=True) if not has_fruit]
-            if suspects:
-                await self._confirm_extras(suspects)
-            self.redis_keys += len(keys)
-            self._report("redis", self.redis_keys, None)
+        # aclosing: if this stops early, the scan's step under way is cancelled at once.
+        async with contextlib.aclosing(self._records.scan_keys(self._scan_batch_size)) as scan:
+            async for keys in scan:
+                seen = self._with_fruit.contains_each(parse_record_keys(keys))
+                suspects = [key for key, has_fruit in zip(keys, seen, strict=True) if not has_fruit]
+                if suspects:
+                    await self._confirm_extras(suspects)
+                self.redis_keys += len(keys)
+                self._report("redis", self.redis_keys, None)
 
     async def _confirm_extras(self, keys: Sequence[str]) -> None:
         """Read the suspects again, Redis first; those SQLite still has no fruit for are extra.

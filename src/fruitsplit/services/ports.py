@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from typing import Any, Protocol
 
 from fruitsplit.core.claims import TokenSubject
@@ -74,7 +74,7 @@ class BulkRecordStore(RecordStore, Protocol):
     """The records (Redis) as the copy, the verifier and the repair read and write them."""
 
     async def put_versioned_bulk(self, page: FruitPage) -> WriteTally: ...
-    def scan_keys(self, batch_size: int = ...) -> AsyncIterator[list[str]]: ...
+    def scan_keys(self, batch_size: int = ...) -> AsyncGenerator[list[str], None]: ...
     async def inspect_keys(self, keys: Sequence[str]) -> list[KeyState]: ...
     async def delete_if_unchanged(
         self, user_id: int, expected_raw: str | None, expected_version: str | None
