@@ -16,7 +16,7 @@ from fruitsplit.adapters.signing import (
     SigningKeyError,
 )
 from fruitsplit.adapters.sqlite import SchemaError, SqliteDatabase
-from fruitsplit.config import ConfigError, MonolithSettings, settings_as_env
+from fruitsplit.config import ConfigError, FruitsServiceSettings, MonolithSettings, settings_as_env
 from fruitsplit.core.errors import FruitsError
 from fruitsplit.core.users import User
 from fruitsplit.services.accounts import AccountService
@@ -77,19 +77,32 @@ def list_users(settings: MonolithSettings) -> list[User]:
     return with_accounts(settings, lambda accounts: accounts.list_users())
 
 
-def serve_monolith(settings: MonolithSettings) -> None:
-    """Run the monolith until interrupted; bad keys or databases fail before it listens."""
-    configure_logging(settings.log_level)
-    run_or_fail(lambda: build_monolith(settings))
-    # Applies schema migrations once, before any worker starts, and proves the file is usable.
-    with_accounts(settings, lambda accounts: accounts.list_users())
-    # Workers build their own settings from the environment, so hand ours down that way.
+def run_workers(
+    factory: str, settings: MonolithSettings | FruitsServiceSettings, *, access_log: bool = True
+) -> None:
+    """Serve the app `factory` builds ("module:function") until interrupted.
+
+    Workers build their own settings from the environment, so ours are handed
+    down that way.
+    """
     os.environ.update(settings_as_env(settings))
     uvicorn.run(
-        "fruitsplit.web.monolith.app:create_app_from_env",
+        factory,
         factory=True,
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level.lower(),
+        access_log=access_log,
     )
+
+
+def serve_monolith(settings: MonolithSettings) -> None:
+    """Run the monolith until interrupted; bad keys or databases fail before it listens."""
+    configure_logging(settings.log_level)
+    # Loads the key and checks every setting; nothing connects yet.
+    monolith = run_or_fail(lambda: build_monolith(settings))
+    asyncio.run(monolith.close())
+    # Applies schema migrations once, before any worker starts, and proves the file is usable.
+    with_accounts(settings, lambda accounts: accounts.list_users())
+    run_workers("fruitsplit.web.monolith.app:create_app_from_env", settings)

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Sequence
-
-import uvicorn
 
 from fruitsplit.cli import actions
 from fruitsplit.config import (
     FruitsServiceSettings,
     load_fruits_service_settings,
-    settings_as_env,
 )
 from fruitsplit.wiring import build_fruits_service
 
@@ -30,15 +26,9 @@ def serve_fruits_service(settings: FruitsServiceSettings) -> None:
     # Loads the keys and checks the Redis endpoint; nothing connects yet.
     service = actions.run_or_fail(lambda: build_fruits_service(settings))
     asyncio.run(service.close())
-    # Workers build their own settings from the environment, so hand ours down that way.
-    os.environ.update(settings_as_env(settings))
-    uvicorn.run(
+    actions.run_workers(
         "fruitsplit.web.fruits_service.app:create_app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level.lower(),
+        settings,
         access_log=settings.access_log,
     )
 
