@@ -15,6 +15,7 @@ FruitsError
  +-- InvalidToken
  |    +-- TokenExpired
  +-- UnavailableInPhase
+ +-- FruitsServiceUnavailable
 """
 
 from __future__ import annotations
