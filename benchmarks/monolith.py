@@ -31,6 +31,7 @@ from fruitsplit.adapters.redis_server import RedisServerProcess
 from fruitsplit.adapters.signing import generate_private_key, private_key_pem
 from fruitsplit.adapters.sqlite import SqliteDatabase
 from fruitsplit.adapters.sqlite.fruits import SqliteFruits
+from fruitsplit.cli.children import ChildFailed, stop_child, wait_until_healthy
 from fruitsplit.core.fruits import FRUITS
 from fruitsplit.core.passwords import legacy_password_hash
 
@@ -90,19 +91,6 @@ async def copy_to_redis_and_dual_write(db_path: Path, endpoint: str) -> None:
         await db.close()
 
 
-def wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"error: the monolith exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    sys.exit("error: the monolith did not start")
-
-
 def run_wrk(wrk: str, url: str, cookie: str, duration_s: int) -> tuple[float, float]:
     """Requests/s and p99 latency in ms of one wrk run."""
     out = subprocess.run(
@@ -159,7 +147,10 @@ def main() -> None:
                 )
             url = f"http://127.0.0.1:{port}"
             try:
-                wait_for(url, server)
+                try:
+                    wait_until_healthy(url, server)
+                except ChildFailed as error:
+                    sys.exit(f"error: the monolith {error}")
                 login = httpx.post(f"{url}/login", data={"username": "user1", "password": PASSWORD})
                 cookie = login.cookies["session"]
                 page = httpx.get(url, cookies={"session": cookie}).text
@@ -182,8 +173,7 @@ def main() -> None:
                         f"  original {ORIGINAL[name]:g} req/s  ratio {median / ORIGINAL[name]:.1f}x"
                     )
             finally:
-                server.terminate()
-                server.wait(timeout=30)
+                stop_child(server)
 
 
 if __name__ == "__main__":

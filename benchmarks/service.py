@@ -19,7 +19,6 @@ import asyncio
 import os
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -41,6 +40,7 @@ from fruitsplit.adapters.signing import (
     generate_private_key,
     public_key_pem,
 )
+from fruitsplit.cli.children import ChildFailed, stop_child, wait_until_healthy
 from fruitsplit.core.claims import build_claims
 from fruitsplit.core.fruits import VersionedFruit
 from fruitsplit.core.users import User
@@ -191,28 +191,13 @@ def service_process(env: dict[str, str], log_path: Path) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_serving(url, process)
+        try:
+            wait_until_healthy(url, process)
+        except ChildFailed as error:
+            sys.exit(f"error: fruits-service {error}")
         yield url
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"error: fruits-service exited with status {process.returncode}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    sys.exit("error: fruits-service did not answer within 30 s")
+        stop_child(process)
 
 
 def check_scenarios(url: str, token: str) -> None:

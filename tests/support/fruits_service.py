@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
@@ -21,6 +20,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from fruitsplit.cli.children import stop_child
 from fruitsplit.config import FruitsServiceSettings, load_fruits_service_settings
 from fruitsplit.web.fruits_service.app import create_app
 from fruitsplit.wiring import FruitsMicroservice, build_fruits_service
@@ -95,12 +95,7 @@ def service_process(env: Mapping[str, str], *, timeout_s: float = 30.0) -> Itera
         wait_until_serving(url, process, timeout_s=timeout_s)
         yield url
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_child(process, timeout_s=timeout_s)
         assert process.stderr is not None
         process.stderr.close()
 

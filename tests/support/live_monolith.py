@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from fruitsplit.cli.children import stop_child
 from tests.support.processes import BIN, free_port, wait_until_serving
 
 
@@ -32,12 +32,7 @@ def serving_monolith(env: Mapping[str, str], log_path: Path) -> Iterator[str]:
         wait_until_serving(url, process)
         yield url
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_child(process, timeout_s=30)
 
 
 @contextmanager

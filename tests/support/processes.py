@@ -6,11 +6,10 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
-import httpx
+from fruitsplit.cli.children import wait_until_healthy
 
 BIN = Path(sys.executable).parent
 
@@ -37,16 +36,4 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_serving(
-    url: str, process: subprocess.Popen[str], *, timeout_s: float = 30.0
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer in {timeout_s} s")
+wait_until_serving = wait_until_healthy

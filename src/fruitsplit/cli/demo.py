@@ -5,17 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-
 from fruitsplit.adapters.redis_server import RedisServerProcess
 from fruitsplit.cli import actions, keys
+from fruitsplit.cli.children import ChildFailed, stop_child, wait_until_healthy
 from fruitsplit.config import MonolithSettings, load_monolith_settings
 from fruitsplit.core.phases import Phase
 from fruitsplit.wiring import build_monolith
@@ -86,30 +83,13 @@ def _fruits_service(
             start_new_session=True,
         )
     try:
-        _wait_until_healthy(url, process, directory / "fruits-service.log")
+        try:
+            wait_until_healthy(url, process)
+        except ChildFailed as error:
+            actions.fail(f"the fruits service {error}; see {directory / 'fruits-service.log'}")
         yield url
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            actions.fail(f"the fruits service exited; see {log}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    actions.fail(f"the fruits service did not answer at {url}; see {log}")
+        stop_child(process, timeout_s=10)
 
 
 def run_demo(directory: Path, *, host: str | None, port: int | None, service_port: int) -> None:
